@@ -191,7 +191,8 @@ def _validate(spec: DatasetSpec, loaded: Loaded) -> None:
         values = set(pd.unique(frame[loaded.target].dropna()))
         if not values <= {0, 1}:
             raise SchemaError(
-                f"dataset {spec.name!r}: target {loaded.target!r} must be 0/1; got {sorted(values)[:5]}."
+                f"dataset {spec.name!r}: target {loaded.target!r} must be 0/1; "
+                f"got {sorted(values)[:5]}."
             )
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from riskmoe.config import Settings
 from riskmoe.data._dataset import FileLocator, Origin, SourceFile
-from riskmoe.exceptions import DatasetNotFoundError, DataFormatError
+from riskmoe.exceptions import DataFormatError, DatasetNotFoundError
 
 __all__ = ["SourceLocator", "download", "sha256_of", "bundled_path"]
 
@@ -53,7 +53,7 @@ def download(url: str, dest: Path, *, sha256: str | None = None, timeout: float 
         with os.fdopen(fd, "wb") as out:
             try:
                 req = urllib.request.Request(url, headers={"User-Agent": "riskmoe"})
-                with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310
+                with urllib.request.urlopen(req, timeout=timeout) as resp:
                     expected = resp.headers.get("Content-Length")
                     shutil.copyfileobj(resp, out, _CHUNK)
             except urllib.error.HTTPError as exc:
@@ -133,7 +133,11 @@ class SourceLocator(FileLocator):
         key = f"{source.folder}/{source.name}"
         tried: list[str] = []
         for origin, candidate in self._candidates(source):
-            if origin == "explicit" and self.explicit is not None and not Path(self.explicit).exists():
+            if (
+                origin == "explicit"
+                and self.explicit is not None
+                and not Path(self.explicit).exists()
+            ):
                 raise DatasetNotFoundError(
                     f"{self.dataset}: the path {self.explicit} does not exist."
                 )
@@ -149,13 +153,16 @@ class SourceLocator(FileLocator):
                 urls.append(source.url)
             for url in urls:
                 try:
-                    download(url, cached, sha256=source.sha256, timeout=self.settings.download_timeout)
+                    download(
+                        url, cached, sha256=source.sha256, timeout=self.settings.download_timeout
+                    )
                 except (DatasetNotFoundError, DataFormatError) as exc:
                     tried.append(str(exc))
                     continue
                 return self._found(key, "download", cached)
         raise DatasetNotFoundError(
-            f"{self.dataset}: cannot find {key}. Tried: " + "; ".join(tried)
+            f"{self.dataset}: cannot find {key}. Tried: "
+            + "; ".join(tried)
             + ". Set RISKMOE_DATA_DIR to a folder laid out like shared/data, or pass a path."
         )
 

@@ -15,9 +15,26 @@ import pandas as pd
 
 from riskmoe.exceptions import DataFormatError, DatasetNotFoundError
 
-__all__ = ["read_table", "read_csv", "read_parquet", "read_arff", "read_excel", "SUPPORTED_SUFFIXES"]
+__all__ = [
+    "read_table",
+    "read_csv",
+    "read_parquet",
+    "read_arff",
+    "read_excel",
+    "SUPPORTED_SUFFIXES",
+]
 
-SUPPORTED_SUFFIXES = (".csv", ".txt", ".dat", ".data", ".parquet", ".arff", ".xlsx", ".xls", ".json")
+SUPPORTED_SUFFIXES = (
+    ".csv",
+    ".txt",
+    ".dat",
+    ".data",
+    ".parquet",
+    ".arff",
+    ".xlsx",
+    ".xls",
+    ".json",
+)
 
 
 def _existing(path: str | Path) -> Path:
@@ -44,7 +61,9 @@ def read_csv(path: str | Path, **kwargs: Any) -> pd.DataFrame:
         frame = pd.read_csv(p, **kwargs)
     except UnicodeDecodeError as exc:
         enc = kwargs.get("encoding", "utf-8")
-        raise DataFormatError(f"{p}: cannot decode as {enc}: {exc.reason} at byte {exc.start}.") from exc
+        raise DataFormatError(
+            f"{p}: cannot decode as {enc}: {exc.reason} at byte {exc.start}."
+        ) from exc
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
         raise DataFormatError(f"{p}: not a readable CSV: {exc}".rstrip(".") + ".") from exc
     _check_truncated_text(p, frame, kwargs)
@@ -128,5 +147,6 @@ def read_table(path: str | Path, **kwargs: Any) -> pd.DataFrame:
         except ValueError as exc:
             raise DataFormatError(f"{p}: not a readable JSON table: {exc}.") from exc
     raise DataFormatError(
-        f"{p}: unsupported file type {suffix or '(none)'}; supported: {', '.join(SUPPORTED_SUFFIXES)}."
+        f"{p}: unsupported file type {suffix or '(none)'}; "
+        f"supported: {', '.join(SUPPORTED_SUFFIXES)}."
     )

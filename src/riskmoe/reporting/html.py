@@ -1,0 +1,124 @@
+"""Render a :class:`~riskmoe.reporting.model.Report` as one self-contained HTML file.
+
+plotly.js is embedded once, inline, so the file opens offline with no CDN.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import plotly.graph_objects as go
+from plotly.offline import get_plotlyjs
+
+from riskmoe.reporting.model import Figure, Report
+
+__all__ = ["render_html", "write_html", "figure_to_plotly"]
+
+_ENV = jinja2.Environment(
+    loader=jinja2.PackageLoader("riskmoe.reporting", "templates"),
+    autoescape=jinja2.select_autoescape(["html"]),
+    undefined=jinja2.StrictUndefined,
+)
+
+_DASH = {"solid": None, "dash": "dash", "dot": "dot"}
+
+
+def figure_to_plotly(fig: Figure) -> go.Figure:
+    """The plotly figure for a report figure."""
+    out = go.Figure()
+    for t in fig.traces:
+        if fig.kind == "bar":
+            out.add_trace(go.Bar(name=t.name, x=list(t.x), y=list(t.y)))
+        else:
+            out.add_trace(
+                go.Scatter(
+                    name=t.name,
+                    x=list(t.x),
+                    y=list(t.y),
+                    mode="lines",
+                    line={"dash": _DASH[t.dash]},
+                )
+            )
+    out.update_layout(
+        title=fig.title,
+        xaxis_title=fig.x_label,
+        yaxis_title=fig.y_label,
+        template="plotly_white",
+        height=420,
+        width=520 if fig.square else None,
+        margin={"l": 60, "r": 20, "t": 50, "b": 50},
+        barmode="group",
+        legend={"orientation": "h", "y": -0.2},
+    )
+    return out
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:,.4f}" if abs(value) < 1000 else f"{value:,.0f}"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return "" if value is None else str(value)
+
+
+def render_html(report: Report) -> str:
+    """The report as an HTML string."""
+    sections = []
+    n = 0
+    for s in report.sections:
+        figs = []
+        for f in s.figures:
+            n += 1
+            figs.append(
+                figure_to_plotly(f).to_html(
+                    full_html=False,
+                    include_plotlyjs=False,
+                    div_id=f"fig-{n}",
+                    config={"displaylogo": False, "responsive": True},
+                )
+            )
+        tables = [
+            {
+                "title": t.title,
+                "columns": list(t.columns),
+                "rows": [[_cell(v) for v in row] for row in t.rows],
+                "note": t.note,
+            }
+            for t in s.tables
+        ]
+        sections.append(
+            {
+                "key": s.key,
+                "title": s.title,
+                "summary": s.summary,
+                "tables": tables,
+                "figures": figs,
+                "fragments": list(s.html_fragments),
+            }
+        )
+    return _ENV.get_template("report.html.j2").render(
+        title=report.title,
+        generated_at=report.generated_at.strftime("%Y-%m-%d %H:%M UTC"),
+        lineage=report.lineage,
+        sections=sections,
+        plotly_js=get_plotlyjs(),
+    )
+
+
+def write_html(report: Report, path: str | Path) -> Path:
+    """Write the report atomically (a half-written file never replaces a good one)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    html = render_html(report)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(html)
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    return path

@@ -1,0 +1,123 @@
+"""The DuckDB store: versions, idempotence, atomicity, schema checks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from riskmoe.data.store import Store, content_sha256
+from riskmoe.exceptions import SchemaError, StoreError
+
+
+@pytest.fixture()
+def store(tmp_path):
+    with Store(tmp_path / "store.duckdb") as s:
+        yield s
+
+
+def _frame(n: int = 5, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "loan_id": np.arange(n),
+            "pd": rng.uniform(0, 1, n),
+            "grade": pd.Categorical(rng.choice(["A", "B"], n)),
+            "name": [f"c{i}" for i in range(n)],
+        }
+    )
+
+
+def test_ingest_creates_versions_and_round_trips(store):
+    v1 = store.ingest("loans", _frame(seed=0))
+    v2 = store.ingest("loans", _frame(seed=1))
+    assert (v1.version, v2.version) == (1, 2)
+    assert [v.version for v in store.versions("loans")] == [1, 2]
+    back = store.table("loans", version=1)
+    expected = _frame(seed=0)
+    pd.testing.assert_frame_equal(
+        back[["loan_id", "pd"]], expected[["loan_id", "pd"]], check_dtype=False
+    )
+    assert list(back["grade"].astype(str)) == list(expected["grade"].astype(str))
+    latest = store.query("SELECT count(*) AS n FROM loans")
+    assert int(latest["n"].iloc[0]) == 5
+    assert store.latest("loans").sha256 == content_sha256(_frame(seed=1))
+
+
+def test_same_content_is_idempotent(store):
+    first = store.ingest("loans", _frame())
+    again = store.ingest("loans", _frame().copy())
+    assert again.version == first.version
+    assert again.created is False
+    assert len(store.versions("loans")) == 1
+
+
+def test_content_hash_ignores_index_but_sees_values_and_dtypes():
+    f = _frame()
+    assert content_sha256(f) == content_sha256(f.set_axis(range(10, 15)))
+    g = f.copy()
+    g.loc[2, "pd"] = 0.123456
+    assert content_sha256(f) != content_sha256(g)
+    assert content_sha256(f) != content_sha256(f.astype({"loan_id": "float64"}))
+
+
+def test_failure_mid_ingest_leaves_store_unchanged(store, monkeypatch):
+    store.ingest("loans", _frame(seed=0))
+    before_versions = store.versions()
+    before_tables = set(
+        store.query("SELECT table_name FROM information_schema.tables")["table_name"]
+    )
+
+    def fail(record):
+        raise RuntimeError("disk full while recording the version")
+
+    # the data table is created inside the transaction; the failure strikes after it
+    monkeypatch.setattr(store, "_record_version", fail)
+    with pytest.raises(RuntimeError, match="disk full"):
+        store.ingest("loans", _frame(seed=1))
+    after_tables = set(
+        store.query("SELECT table_name FROM information_schema.tables")["table_name"]
+    )
+    assert store.versions() == before_versions
+    assert after_tables == before_tables
+    pd.testing.assert_frame_equal(store.table("loans"), store.table("loans", version=1))
+    assert store.latest("loans").sha256 == content_sha256(_frame(seed=0))
+
+
+def test_failure_survives_reopen(tmp_path, monkeypatch):
+    path = tmp_path / "s.duckdb"
+    with Store(path) as s:
+        s.ingest("loans", _frame(seed=0))
+        monkeypatch.setattr(s, "_record_version", lambda r: (_ for _ in ()).throw(OSError("x")))
+        with pytest.raises(OSError, match="x"):
+            s.ingest("loans", _frame(seed=1))
+    with Store(path, read_only=True) as s:
+        assert [v.version for v in s.versions("loans")] == [1]
+        assert len(s.table("loans")) == 5
+
+
+@pytest.mark.parametrize(
+    ("name", "frame", "match"),
+    [
+        ("Bad-Name", _frame(), "table name 'Bad-Name' is not allowed"),
+        ("riskmoe_versions", _frame(), "reserved"),
+        ("t", pd.DataFrame(index=range(3)), "has no columns"),
+        ("t", pd.DataFrame([[1, 2]], columns=["a", "a"]), r"duplicated column names \['a'\]"),
+        ("t", pd.DataFrame([[1, 2]], columns=["a", "A"]), "differ only by case"),
+        ("t", pd.DataFrame({"a": pd.Series([1, "x"], dtype=object)}), "mixes value types"),
+    ],
+)
+def test_bad_frames_are_refused(store, name, frame, match):
+    with pytest.raises(SchemaError, match=match):
+        store.ingest(name, frame)
+    assert store.versions() == []
+
+
+def test_missing_table_and_version_messages(store):
+    store.ingest("loans", _frame())
+    with pytest.raises(StoreError, match="no table 'nope' in the store; stored tables: loans"):
+        store.table("nope")
+    with pytest.raises(StoreError, match=r"has no version 7; versions: \[1\]"):
+        store.table("loans", version=7)
+    with pytest.raises(StoreError, match="query failed"):
+        store.query("SELECT * FROM no_such_table")
