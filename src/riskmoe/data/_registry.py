@@ -49,7 +49,14 @@ def register(
     """
 
     def deco(fn: LoaderFn) -> LoaderFn:
-        if name in _REGISTRY:
+        previous = _REGISTRY.get(name)
+        # The same function imported a second time (doctest collection imports modules
+        # by path) replaces its own entry; a different function under a taken name is
+        # a mistake.
+        if previous is not None and (
+            previous.loader.__module__,
+            previous.loader.__qualname__,
+        ) != (fn.__module__, fn.__qualname__):
             raise ValueError(f"dataset {name!r} is registered twice.")
         _REGISTRY[name] = DatasetSpec(
             name=name,
