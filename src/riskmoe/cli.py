@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -61,6 +62,18 @@ def handles_errors(fn: F) -> F:
             _fail(f"{exc.strerror or exc}: {exc.filename}")
         except ValueError as exc:  # argument validation (e.g. test_size) raises ValueError
             _fail(str(exc))
+        except typer.Exit:
+            raise
+        except Exception as exc:
+            if os.environ.get("RISKMOE_DEBUG"):
+                raise
+            err.print(
+                f"[bold red]internal error:[/] {type(exc).__name__}: {exc}. This is a bug in "
+                "riskmoe; rerun with RISKMOE_DEBUG=1 for the traceback and report it.",
+                highlight=False,
+                soft_wrap=True,
+            )
+            raise typer.Exit(code=1) from None
         return None
 
     return wrapper  # type: ignore[return-value]

@@ -277,9 +277,25 @@ def _stage_clean(ctx: RunContext) -> None:
     ctx.versions["clean_train"] = ctx.store.ingest(
         f"{ctx.dataset.name}_clean_train", stored.reset_index(drop=True)
     )
-    summary = train_report.to_dict()
     steps = [
-        [s["name"], s["rows_before"], s["rows_after"], s["cells_changed"]] for s in summary["steps"]
+        [s.name, s.step, s.rows_before, s.rows_after, s.cells_changed] for s in train_report.steps
+    ]
+    changed = [
+        [
+            s.name,
+            c.column,
+            c.status,
+            c.cells_changed,
+            c.missing_before,
+            c.missing_after,
+            c.min_before,
+            c.max_before,
+            c.min_after,
+            c.max_after,
+        ]
+        for s in train_report.steps
+        for c in s.columns
+        if c.touched
     ]
     ctx.sections.append(
         Section(
@@ -293,20 +309,36 @@ def _stage_clean(ctx: RunContext) -> None:
             tables=(
                 Table(
                     "Steps (training split)",
-                    ["step", "rows before", "rows after", "cells changed"],
+                    ["step", "kind", "rows before", "rows after", "cells changed"],
                     steps,
+                ),
+                Table(
+                    "Columns changed",
+                    [
+                        "step",
+                        "column",
+                        "status",
+                        "cells changed",
+                        "missing before",
+                        "missing after",
+                        "min before",
+                        "max before",
+                        "min after",
+                        "max after",
+                    ],
+                    changed,
+                    note="Columns not listed were unchanged by every step.",
                 ),
             ),
             figures=(
                 Figure(
                     "Cells changed per step",
-                    [Trace("cells", [s[0] for s in steps], [s[3] for s in steps])],
+                    [Trace("cells", [s[0] for s in steps], [s[4] for s in steps])],
                     x_label="step",
                     y_label="cells",
                     kind="bar",
                 ),
             ),
-            html_fragments=(train_report.to_html(),),
         )
     )
 

@@ -20,7 +20,7 @@ __all__ = ["render_html", "write_html", "figure_to_plotly"]
 
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("riskmoe.reporting", "templates"),
-    autoescape=jinja2.select_autoescape(["html"]),
+    autoescape=True,  # the template is .html.j2, which select_autoescape would not match
     undefined=jinja2.StrictUndefined,
 )
 
@@ -57,12 +57,14 @@ def figure_to_plotly(fig: Figure) -> go.Figure:
     return out
 
 
-def _cell(value: Any) -> str:
+def _cell(value: Any) -> dict[str, Any]:
+    """Cell text, and whether it is a number (numbers are right-aligned)."""
     if isinstance(value, float):
-        return f"{value:,.4f}" if abs(value) < 1000 else f"{value:,.0f}"
+        text = f"{value:,.4f}" if abs(value) < 1000 else f"{value:,.0f}"
+        return {"text": text, "num": True}
     if isinstance(value, int) and not isinstance(value, bool):
-        return f"{value:,}"
-    return "" if value is None else str(value)
+        return {"text": f"{value:,}", "num": True}
+    return {"text": "" if value is None else str(value), "num": False}
 
 
 def render_html(report: Report) -> str:
@@ -81,15 +83,23 @@ def render_html(report: Report) -> str:
                     config={"displaylogo": False, "responsive": True},
                 )
             )
-        tables = [
-            {
-                "title": t.title,
-                "columns": list(t.columns),
-                "rows": [[_cell(v) for v in row] for row in t.rows],
-                "note": t.note,
-            }
-            for t in s.tables
-        ]
+        tables = []
+        for t in s.tables:
+            rows = [[_cell(v) for v in row] for row in t.rows]
+            numeric = [
+                bool(rows) and all(r[i]["num"] or not r[i]["text"] for r in rows)
+                for i in range(len(t.columns))
+            ]
+            tables.append(
+                {
+                    "title": t.title,
+                    "columns": [
+                        {"text": c, "num": n} for c, n in zip(t.columns, numeric, strict=True)
+                    ],
+                    "rows": rows,
+                    "note": t.note,
+                }
+            )
         sections.append(
             {
                 "key": s.key,
