@@ -121,3 +121,31 @@ def test_missing_table_and_version_messages(store):
         store.table("loans", version=7)
     with pytest.raises(StoreError, match="query failed"):
         store.query("SELECT * FROM no_such_table")
+
+
+def test_ingest_many_is_all_or_nothing(store, monkeypatch):
+    store.ingest("history", _frame(seed=0))
+    calls = []
+    original = store._record_version
+
+    def fail_on_second(record):
+        calls.append(record.name)
+        if len(calls) == 2:
+            raise RuntimeError("crash between the two tables")
+        original(record)
+
+    monkeypatch.setattr(store, "_record_version", fail_on_second)
+    with pytest.raises(RuntimeError, match="crash between"):
+        store.ingest_many({"history": _frame(seed=1), "changes": _frame(seed=2)})
+    assert calls == ["history", "changes"]  # the first table was written, then undone
+    assert [v.version for v in store.versions("history")] == [1]
+    assert store.versions("changes") == []
+    monkeypatch.undo()
+    out = store.ingest_many({"history": _frame(seed=1), "changes": _frame(seed=2)})
+    assert (out["history"].version, out["changes"].version) == (2, 1)
+
+
+def test_ingest_many_validates_every_frame_before_writing(store):
+    with pytest.raises(SchemaError, match="has no columns"):
+        store.ingest_many({"good": _frame(), "bad": pd.DataFrame(index=range(2))})
+    assert store.versions() == []

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -191,32 +192,62 @@ class Store:
         StoreError
             If DuckDB refuses the write; nothing is written.
         """
-        check_frame(name, frame)
-        sha = content_sha256(frame)
-        latest = self.latest(name)
-        if latest is not None and latest.sha256 == sha:
-            return TableVersion(**{**latest.__dict__, "created": False})
-        version = 1 if latest is None else latest.version + 1
+        return self.ingest_many({name: frame})[name]
+
+    def ingest_many(self, frames: Mapping[str, pd.DataFrame]) -> dict[str, TableVersion]:
+        """Store several tables in ONE transaction: all new versions, or none.
+
+        Each table follows :meth:`ingest`'s rules (unchanged content makes no version).
+
+        Raises
+        ------
+        SchemaError
+            If any frame cannot be stored; nothing is written.
+        StoreError
+            If DuckDB refuses a write; nothing is written.
+        """
+        if not frames:
+            raise SchemaError("ingest_many needs at least one table.")
+        plans: dict[str, TableVersion] = {}
+        for name, frame in frames.items():
+            check_frame(name, frame)
         created_at = datetime.now(UTC).replace(tzinfo=None)
-        record = TableVersion(
-            name, version, len(frame), tuple(map(str, frame.columns)), sha, created_at, True
-        )
+        for name, frame in frames.items():
+            sha = content_sha256(frame)
+            latest = self.latest(name)
+            if latest is not None and latest.sha256 == sha:
+                plans[name] = TableVersion(**{**latest.__dict__, "created": False})
+                continue
+            version = 1 if latest is None else latest.version + 1
+            plans[name] = TableVersion(
+                name, version, len(frame), tuple(map(str, frame.columns)), sha, created_at, True
+            )
         con = self._con
         con.execute("BEGIN TRANSACTION")
         try:
-            con.register("_riskmoe_incoming", frame.reset_index(drop=True))
-            con.execute(f'CREATE TABLE "{record.table_name}" AS SELECT * FROM _riskmoe_incoming')
-            con.execute(f'CREATE OR REPLACE VIEW "{name}" AS SELECT * FROM "{record.table_name}"')
-            self._record_version(record)
+            for name, record in plans.items():
+                if record.created:
+                    self._write(record, frames[name])
             con.execute("COMMIT")
         except BaseException as exc:
             con.execute("ROLLBACK")
             if isinstance(exc, duckdb.Error):
-                raise StoreError(f"ingest of {name!r} failed and was rolled back: {exc}") from exc
+                names = ", ".join(frames)
+                raise StoreError(f"ingest of {names} failed and was rolled back: {exc}") from exc
             raise
+        return plans
+
+    def _write(self, record: TableVersion, frame: pd.DataFrame) -> None:
+        con = self._con
+        con.register("_riskmoe_incoming", frame.reset_index(drop=True))
+        try:
+            con.execute(f'CREATE TABLE "{record.table_name}" AS SELECT * FROM _riskmoe_incoming')
+            con.execute(
+                f'CREATE OR REPLACE VIEW "{record.name}" AS SELECT * FROM "{record.table_name}"'
+            )
+            self._record_version(record)
         finally:
             con.unregister("_riskmoe_incoming")
-        return record
 
     def _record_version(self, record: TableVersion) -> None:
         self._con.execute(
