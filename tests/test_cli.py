@@ -142,8 +142,18 @@ def test_riskmoe_run_end_to_end_as_a_process(tmp_path):
     report = Path(result["report_path"])
     html = report.read_text(encoding="utf-8")
     assert result["metrics"]["logistic"]["auc"] > 0.6
-    for section in ("Data quality and cleaning", "Model evaluation", "ROC curve", "Data lineage"):
+    for section in (
+        "Data quality and cleaning",
+        "Model evaluation",
+        "ROC curve",
+        "Market risk (S&amp;P 500)",
+        "Data lineage",
+    ):
         assert section in html
+    # ANCHORS.md: 250-day historical simulation has 13 exceptions in 2008 (red)
+    market = result["results"]["market"]["methods"]
+    assert market["historical"]["2008"] == {"exceptions": 13, "zone": "red"}
+    assert set(market) == {"historical", "ewma", "garch_t", "fhs"}
     assert 'src="http' not in html  # self-contained: no CDN
     with Store(tmp_path / "home" / "riskmoe.duckdb", read_only=True) as s:
         assert {"german_credit", "german_credit_clean_train", "german_credit_scores"} <= set(
