@@ -86,8 +86,9 @@ def stage_market(ctx: RunContext) -> None:
             "market",
             "Market risk (S&P 500)",
             summary=(
-                f"One-day 99% VaR and ES (latest forecast: {last}), losses as fractions of value, from a "
-                f"{_WINDOW}-day window; each day's forecast uses only the days before it. "
+                f"One-day 99% VaR and ES (latest forecast: {last}), losses as fractions of "
+                f"value, from a {_WINDOW}-day window; each day's forecast uses only the days "
+                "before it. "
                 "Traffic light: Basel green (0-4 exceptions in 250 days), yellow (5-9), red (10+)."
             ),
             tables=(
