@@ -1,5 +1,64 @@
-"""Evaluation: discrimination and calibration metrics, the benchmark runner."""
+"""Evaluation: metrics, timing, tuning, the cross-validation runner and the credit benchmark."""
 
-from riskmoe.evaluation.metrics import DiscriminationReport, discrimination, gini, ks_statistic
+from riskmoe.evaluation.benchmark import (
+    CREDIT_DATASETS,
+    CREDIT_MODELS,
+    CreditBenchmarkConfig,
+    CreditBenchmarkResult,
+    run_credit_benchmark,
+)
+from riskmoe.evaluation.cv import (
+    CVResult,
+    FoldContext,
+    FoldRecord,
+    FoldSplit,
+    ModelSpec,
+    cross_validate_models,
+    cv_splits,
+    summarize,
+)
+from riskmoe.evaluation.metrics import (
+    CalibrationCurve,
+    DiscriminationReport,
+    ProbabilityMetrics,
+    calibration_data,
+    discrimination,
+    expected_calibration_error,
+    gini,
+    ks_statistic,
+    pr_auc,
+    probability_metrics,
+)
+from riskmoe.evaluation.timing import predict_rows_per_second, single_row_latency_ms
+from riskmoe.evaluation.tuning import Trial, TuningResult, tune
 
-__all__ = ["DiscriminationReport", "discrimination", "gini", "ks_statistic"]
+__all__ = [
+    "CREDIT_DATASETS",
+    "CREDIT_MODELS",
+    "CVResult",
+    "CalibrationCurve",
+    "CreditBenchmarkConfig",
+    "CreditBenchmarkResult",
+    "DiscriminationReport",
+    "FoldContext",
+    "FoldRecord",
+    "FoldSplit",
+    "ModelSpec",
+    "ProbabilityMetrics",
+    "Trial",
+    "TuningResult",
+    "calibration_data",
+    "cross_validate_models",
+    "cv_splits",
+    "discrimination",
+    "expected_calibration_error",
+    "gini",
+    "ks_statistic",
+    "pr_auc",
+    "predict_rows_per_second",
+    "probability_metrics",
+    "run_credit_benchmark",
+    "single_row_latency_ms",
+    "summarize",
+    "tune",
+]
