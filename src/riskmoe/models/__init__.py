@@ -1,5 +1,24 @@
 """Models: the Mixture-of-Experts risk classifier and configured baselines."""
 
-from riskmoe.models.baselines import make_logistic
+from riskmoe.models.baselines import (
+    LightGBMClassifier,
+    ParameterMatchedMLP,
+    make_lightgbm,
+    make_logistic,
+    make_mlp,
+    make_random_forest,
+    make_scorecard,
+)
+from riskmoe.models.moe import Explanation, MoERiskClassifier
 
-__all__ = ["make_logistic"]
+__all__ = [
+    "Explanation",
+    "LightGBMClassifier",
+    "MoERiskClassifier",
+    "ParameterMatchedMLP",
+    "make_lightgbm",
+    "make_logistic",
+    "make_mlp",
+    "make_random_forest",
+    "make_scorecard",
+]

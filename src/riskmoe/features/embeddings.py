@@ -1,0 +1,251 @@
+"""Per-feature embeddings: piecewise-linear or periodic for numbers, tables for categories.
+
+Each input column becomes one ``d_embedding``-wide token; the experts read (subsets of)
+these tokens. Numeric encodings use the encoder's quantile bin edges, so the numeric path
+is "quantile transform, then embed" (Gorishniy et al., 2022).
+
+References
+----------
+.. [1] Y. Gorishniy, I. Rubachev, A. Babenko, "On Embeddings for Numerical Features in
+   Tabular Deep Learning", NeurIPS 2022.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Literal
+
+import torch
+from torch import Tensor, nn
+
+from riskmoe.features.encoder import UNSEEN_INDEX
+
+__all__ = [
+    "CategoricalEmbedding",
+    "FeatureEmbedding",
+    "NumericEmbeddingKind",
+    "PeriodicEmbedding",
+    "PiecewiseLinearEmbedding",
+]
+
+NumericEmbeddingKind = Literal["piecewise_linear", "periodic"]
+
+
+def _bin_buffers(edges: Sequence[Sequence[float]]) -> tuple[Tensor, Tensor, Tensor]:
+    """Left edges, widths and a validity mask, each (n_features, max_bins)."""
+    n_bins = max(len(e) - 1 for e in edges)
+    left = torch.zeros(len(edges), n_bins, dtype=torch.float64)
+    width = torch.ones(len(edges), n_bins, dtype=torch.float64)
+    mask = torch.zeros(len(edges), n_bins, dtype=torch.float64)
+    for j, e in enumerate(edges):
+        t = torch.tensor(e, dtype=torch.float64)
+        k = t.numel() - 1
+        left[j, :k] = t[:-1]
+        width[j, :k] = t[1:] - t[:-1]
+        mask[j, :k] = 1.0
+    return left.float(), width.float(), mask.float()
+
+
+class _PerFeatureLinear(nn.Module):
+    """A separate linear map per feature: (b, F, d_in) -> (b, F, d_out)."""
+
+    def __init__(self, n_features: int, d_in: int, d_out: int) -> None:
+        super().__init__()
+        bound = 1.0 / math.sqrt(d_in)
+        self.weight = nn.Parameter(torch.empty(n_features, d_in, d_out).uniform_(-bound, bound))
+        self.bias = nn.Parameter(torch.empty(n_features, d_out).uniform_(-bound, bound))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return torch.einsum("bfi,fio->bfo", x, self.weight) + self.bias
+
+
+class PiecewiseLinearEmbedding(nn.Module):
+    r"""Piecewise-linear encoding over quantile bins, then a per-feature linear map and ReLU.
+
+    For a value :math:`x` and bins :math:`[b_{t-1}, b_t)`,
+
+    .. math:: \mathrm{PLE}_t(x) = \mathrm{clip}\left(\frac{x - b_{t-1}}{b_t - b_{t-1}}, 0, 1\right),
+
+    i.e. the bins left of :math:`x` are 1, the bin holding it the fraction covered, the rest
+    0; with quantile edges this is a quantile transform split across bins. Values outside
+    the training range saturate (infinities included). The missing indicator is appended
+    as one more input channel.
+
+    Parameters
+    ----------
+    edges : sequence of sequence of float
+        Strictly increasing bin edges per feature (at least two each).
+    d_embedding : int
+        Output width per feature.
+
+    Notes
+    -----
+    ``forward(x, missing)`` maps ``x`` (batch, n_features) and ``missing``
+    (batch, n_features) to (batch, n_features, d_embedding).
+    """
+
+    left: Tensor
+    width: Tensor
+    mask: Tensor
+
+    def __init__(self, edges: Sequence[Sequence[float]], d_embedding: int) -> None:
+        super().__init__()
+        left, width, mask = _bin_buffers(edges)
+        self.register_buffer("left", left)
+        self.register_buffer("width", width)
+        self.register_buffer("mask", mask)
+        self.linear = _PerFeatureLinear(len(edges), left.shape[1] + 1, d_embedding)
+
+    def encode(self, x: Tensor, missing: Tensor) -> Tensor:
+        """PLE plus missing flag: (batch, F) x2 -> (batch, F, n_bins + 1)."""
+        ple = ((x.unsqueeze(-1) - self.left) / self.width).clamp(0.0, 1.0) * self.mask
+        return torch.cat([ple, missing.unsqueeze(-1)], dim=-1)
+
+    def forward(self, x: Tensor, missing: Tensor) -> Tensor:
+        return torch.relu(self.linear(self.encode(x, missing)))
+
+
+class PeriodicEmbedding(nn.Module):
+    r"""Quantile transform, then periodic features with learned frequencies, linear and ReLU.
+
+    The value is mapped to its quantile position :math:`u \in [0, 1]` (piecewise-linear
+    between the quantile edges), centred to :math:`s = 2u - 1`, and embedded as
+
+    .. math:: [\cos(2\pi c_i s), \sin(2\pi c_i s)]_{i=1..k},\ c_i \sim N(0, \sigma^2)
+       \text{ learned},
+
+    followed by a per-feature linear map and ReLU (the "PLR" embedding of Gorishniy 2022).
+    The missing indicator is appended as one more input channel.
+
+    Parameters
+    ----------
+    edges : sequence of sequence of float
+        Quantile edges per feature.
+    d_embedding : int
+        Output width per feature.
+    n_frequencies : int, default=16
+    sigma : float, default=1.0
+        Standard deviation of the initial frequencies.
+
+    Notes
+    -----
+    ``forward(x, missing)``: (batch, F), (batch, F) -> (batch, F, d_embedding).
+    """
+
+    left: Tensor
+    width: Tensor
+    mask: Tensor
+
+    def __init__(
+        self,
+        edges: Sequence[Sequence[float]],
+        d_embedding: int,
+        n_frequencies: int = 16,
+        sigma: float = 1.0,
+    ) -> None:
+        super().__init__()
+        left, width, mask = _bin_buffers(edges)
+        self.register_buffer("left", left)
+        self.register_buffer("width", width)
+        self.register_buffer("mask", mask)
+        self.frequencies = nn.Parameter(torch.randn(len(edges), n_frequencies) * sigma)
+        self.linear = _PerFeatureLinear(len(edges), 2 * n_frequencies + 1, d_embedding)
+
+    def encode(self, x: Tensor, missing: Tensor) -> Tensor:
+        """Periodic features plus missing flag: (batch, F) x2 -> (batch, F, 2k + 1)."""
+        ple = ((x.unsqueeze(-1) - self.left) / self.width).clamp(0.0, 1.0) * self.mask
+        u = ple.sum(-1) / self.mask.sum(-1)
+        angle = 2 * math.pi * self.frequencies * (2 * u - 1).unsqueeze(-1)
+        return torch.cat([torch.cos(angle), torch.sin(angle), missing.unsqueeze(-1)], dim=-1)
+
+    def forward(self, x: Tensor, missing: Tensor) -> Tensor:
+        return torch.relu(self.linear(self.encode(x, missing)))
+
+
+class CategoricalEmbedding(nn.Module):
+    """One embedding table per categorical column; the unseen index embeds to zeros.
+
+    Parameters
+    ----------
+    cardinalities : sequence of int
+        Table size per column (vocabulary + the reserved unseen and missing indices).
+    d_embedding : int
+
+    Notes
+    -----
+    ``forward(idx)``: int64 (batch, n_columns) -> (batch, n_columns, d_embedding).
+    """
+
+    offsets: Tensor
+
+    def __init__(self, cardinalities: Sequence[int], d_embedding: int) -> None:
+        super().__init__()
+        offsets = torch.tensor([0, *list(cardinalities)[:-1]], dtype=torch.int64).cumsum(0)
+        self.register_buffer("offsets", offsets)
+        bound = 1.0 / math.sqrt(d_embedding)
+        total = int(sum(cardinalities))
+        self.weight = nn.Parameter(torch.empty(total, d_embedding).uniform_(-bound, bound))
+
+    def forward(self, idx: Tensor) -> Tensor:
+        out = self.weight[idx + self.offsets]
+        return out * (idx != UNSEEN_INDEX).unsqueeze(-1).to(out.dtype)
+
+
+class FeatureEmbedding(nn.Module):
+    """All columns to tokens: numeric tokens first, then categorical tokens.
+
+    Parameters
+    ----------
+    edges : sequence of sequence of float
+        Quantile edges per numeric column (may be empty).
+    cardinalities : sequence of int
+        Table sizes per categorical column (may be empty).
+    d_embedding : int
+        Token width.
+    kind : {"piecewise_linear", "periodic"}
+        Numeric embedding.
+
+    Notes
+    -----
+    ``forward(numeric, missing, categorical)``: (batch, F_num) float, (batch, F_num) float,
+    (batch, F_cat) int64 -> tokens (batch, F_num + F_cat, d_embedding).
+    """
+
+    def __init__(
+        self,
+        edges: Sequence[Sequence[float]],
+        cardinalities: Sequence[int],
+        d_embedding: int,
+        kind: NumericEmbeddingKind = "piecewise_linear",
+    ) -> None:
+        super().__init__()
+        self.d_embedding = d_embedding
+        self.n_numeric = len(edges)
+        self.n_categorical = len(cardinalities)
+        self.numeric: nn.Module | None = None
+        if edges:
+            if kind == "piecewise_linear":
+                self.numeric = PiecewiseLinearEmbedding(edges, d_embedding)
+            elif kind == "periodic":
+                self.numeric = PeriodicEmbedding(edges, d_embedding)
+            else:
+                raise ValueError(
+                    f"numeric_embedding must be 'piecewise_linear' or 'periodic'; got {kind!r}."
+                )
+        self.categorical = (
+            CategoricalEmbedding(cardinalities, d_embedding) if cardinalities else None
+        )
+
+    @property
+    def n_tokens(self) -> int:
+        """Number of tokens (input columns)."""
+        return self.n_numeric + self.n_categorical
+
+    def forward(self, numeric: Tensor, missing: Tensor, categorical: Tensor) -> Tensor:
+        parts = []
+        if self.numeric is not None:
+            parts.append(self.numeric(numeric, missing))
+        if self.categorical is not None:
+            parts.append(self.categorical(categorical))
+        return torch.cat(parts, dim=1)

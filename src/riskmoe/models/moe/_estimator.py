@@ -1,0 +1,769 @@
+"""MoERiskClassifier: the Mixture-of-Experts default-probability model, scikit-learn API."""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
+from sklearn.model_selection import train_test_split
+from sklearn.utils.validation import check_is_fitted
+
+from riskmoe.exceptions import NotFittedError
+from riskmoe.features import (
+    EncodedFrame,
+    FeatureEmbedding,
+    FeatureGroup,
+    FeatureGroupsSpec,
+    NumericEmbeddingKind,
+    TabularEncoder,
+    resolve_feature_groups,
+)
+from riskmoe.models.moe._calibration import Calibrator, fit_calibrator
+from riskmoe.models.moe._inputs import (
+    AuxTask,
+    align_columns,
+    as_frame,
+    encode_aux_targets,
+    encode_target,
+)
+from riskmoe.models.moe._layers import Dispatch, Router
+from riskmoe.models.moe._network import MoEEnsemble, MoENetwork
+from riskmoe.models.moe._training import (
+    Batch,
+    TaskKind,
+    TrainConfig,
+    TrainResult,
+    make_batch,
+    train_network,
+)
+
+if TYPE_CHECKING:
+    from riskmoe.models.moe._explain import Explanation
+
+__all__ = ["MoERiskClassifier"]
+
+_PREDICT_CHUNK = 8192
+_AUTO_EXPERTS = 4  # routed experts when n_experts="auto" and there are fewer groups
+_AUTO_MAX_GROUPS = 8  # groups feature_groups="auto" may infer when n_experts="auto"
+_AUTO_ENSEMBLE_ROWS = 20_000  # n_ensemble="auto": about this many rows x members
+
+
+def _auto_members(n_rows: int) -> int:
+    """Members for n_ensemble="auto": variance matters on small data, time on large data."""
+    return int(min(5, max(1, math.ceil(_AUTO_ENSEMBLE_ROWS / max(n_rows, 1)))))
+
+
+def _auto_batch_size(n_rows: int) -> int:
+    """128 up to ~40k training rows (measured best), then doubling up to 512 for speed."""
+    return int(min(512, max(128, 2 ** math.floor(math.log2(max(n_rows / 150, 1))))))
+
+
+def _seed_from(random_state: Any) -> int:
+    """A 63-bit seed; random_state=None draws from fresh OS entropy (no global state)."""
+    if random_state is None:
+        return int(np.random.default_rng().integers(2**63 - 1))
+    if isinstance(random_state, np.random.RandomState):
+        return int(random_state.randint(np.iinfo(np.int32).max))
+    if isinstance(random_state, np.random.Generator):
+        return int(random_state.integers(2**63 - 1))
+    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
+        if random_state < 0:
+            raise ValueError(f"random_state must be >= 0; got random_state={random_state}.")
+        return int(random_state)
+    raise ValueError(
+        f"random_state must be None, an int, a numpy RandomState or Generator; "
+        f"got {random_state!r}."
+    )
+
+
+class MoERiskClassifier(ClassifierMixin, BaseEstimator):
+    """Mixture-of-Experts probability-of-default classifier for raw tabular data.
+
+    Takes a raw frame the way LightGBM does: numeric columns with NaN (median-imputed with
+    a missing indicator), ``category`` and text columns (embedded; unseen categories map to
+    a reserved index). Each column becomes a token (numeric: quantile bins and a
+    piecewise-linear or periodic embedding). Routed experts specialise in feature groups
+    and a router picks ``top_k`` of them per row; shared experts see every column. One
+    linear head per task (default flag plus optional auxiliary targets), each task with
+    its own gate (MMoE). Early stopping and post-hoc calibration use an inner stratified
+    validation split.
+
+    Parameters
+    ----------
+    n_experts : int or "auto", default="auto"
+        Routed experts. With feature groups, expert ``n`` sees group ``n mod n_groups``.
+        ``"auto"``: ``max(4, n_groups)``, so every group gets an expert.
+    top_k : int, default=2
+        Routed experts that score each row.
+    n_shared_experts : int, default=1
+        Always-on experts over all columns (DeepSeekMoE).
+    expert_hidden : int, default=64
+        Width of each expert's two hidden layers (and its output).
+    feature_groups : mapping of str to sequence of str, "auto" or None, default=None
+        Expert views. None: every routed expert sees all columns. ``"auto"``: groups from
+        column-name stems (``BILL_AMT1..6`` -> ``BILL_AMT``). A mapping (e.g.
+        ``Dataset.feature_groups``): group -> columns; needs ``n_experts >= n_groups``.
+    d_embedding : int, default=16
+        Token width per column.
+    n_bins : int, default=32
+        Quantile bins per numeric column.
+    numeric_embedding : {"piecewise_linear", "periodic"}, default="piecewise_linear"
+    dropout : float, default=0.1
+        Dropout inside the experts.
+    noisy_gating : bool, default=True
+        Learned Gaussian noise on router logits while training.
+    balance_coef : float, default=0.01
+        Switch load-balancing coefficient :math:`\\alpha`.
+    z_loss_coef : float, default=0.001
+        Router z-loss coefficient.
+    learning_rate : float, default=3e-3
+        AdamW learning rate.
+    weight_decay : float, default=3e-4
+        AdamW decoupled weight decay (the L2 penalty).
+    l1 : float, default=0.0
+        L1 penalty on every weight matrix, added to the loss.
+    batch_size : int or "auto", default="auto"
+        ``"auto"``: 128 up to about 40,000 training rows, then the power of two nearest
+        below ``n_train / 150``, at most 512.
+    max_epochs : int, default=100
+    patience : int, default=16
+        Early stopping: epochs without a better validation loss before stopping.
+    validation_fraction : float, default=0.2
+        Share of training rows held out (stratified) for early stopping and calibration;
+        0 disables both (trains ``max_epochs``).
+    class_weight : "balanced", dict or None, default="balanced"
+        Weights of the main-task loss per class. Calibration is fitted unweighted, so
+        probabilities stay calibrated; with ``calibration=None`` balanced weights shift
+        them towards 0.5.
+    calibration : {"sigmoid", "isotonic"} or None, default="sigmoid"
+        Post-hoc calibration fitted on the held-out predictions.
+    n_ensemble : int or "auto", default="auto"
+        Networks whose logits are averaged; each has its own seed and its own inner
+        train / validation split (so together they learn from every row).
+        ``"auto"``: ``min(5, ceil(20000 / n_rows))`` -- several members where variance
+        dominates (small data), one on large data where fit time does.
+    aux_task_weight : float, default=0.5
+        Weight of the auxiliary-task losses relative to the main task.
+    dispatch : {"sparse", "dense"}, default="sparse"
+        Sparse runs only the selected experts per row; dense runs all of them (same
+        output; static graph for export).
+    random_state : int, RandomState, Generator or None, default=None
+        Seeds splitting, initialisation, shuffling, dropout and gating noise locally
+        (global numpy / torch generators are left untouched).
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (2,)
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Only when fitted on a frame with string column names.
+    module_ : MoEEnsemble
+        The trained network(s), in eval mode.
+    encoder_ : TabularEncoder
+    n_experts_ : int
+        Routed experts actually built.
+    n_ensemble_ : int
+        Ensemble members actually trained.
+    feature_groups_ : tuple of FeatureGroup
+    expert_names_ : list of str
+        ``routed_{n}[{group}]`` per routed expert.
+    expert_usage_ : ndarray of shape (n_experts,)
+        Share of training rows routed to each expert by the default-task router (each row
+        picks ``top_k`` experts, so the shares sum to ``top_k``); mean over ensemble members.
+    calibrator_ : Calibrator
+        Fitted on out-of-bag logits: each held-out row averaged over the members that did
+        not train on it.
+    aux_tasks_ : list of AuxTask
+    n_parameters_ : int
+        Trainable parameters of all members.
+    n_active_parameters_ : int
+        Parameters used to score one row for the default task: embeddings, the gate of the
+        default router, shared experts, the ``top_k`` largest routed experts and the head
+        (summed over members).
+    best_epochs_ : list of int
+    history_ : list of tuple of float
+        Validation loss per epoch, per member.
+
+    Notes
+    -----
+    The default-task logit is
+
+    .. math:: z(x) = b + \\sum_s w^\\top S_s(x) + \\sum_{n \\in \\mathrm{TopK}(x)} g_n(x)\\,
+       w^\\top E_n(x_{v(n)}),
+
+    trained with the class-weighted log loss plus the routers' auxiliary loss
+    (:meth:`MoELayer.auxiliary_loss`) and ``l1`` times the L1 norm of the weights.
+
+    The defaults were chosen on held-out AUC against LightGBM (German, Taiwan, Give Me
+    Some Credit, Polish year 1): piecewise-linear embeddings beat periodic ones; balanced
+    class weights and lr 3e-3 at batch 128 helped the rare-default data; experts of width
+    64 scored like 128 at about half the cost; averaging several members (each with its
+    own inner split) removed most of the seed-to-seed spread on small data, which is
+    why ``n_ensemble="auto"`` trains more members the fewer rows there are.
+
+    References
+    ----------
+    .. [1] N. Shazeer et al., "Outrageously Large Neural Networks: The Sparsely-Gated
+       Mixture-of-Experts Layer", ICLR 2017.
+    .. [2] W. Fedus, B. Zoph, N. Shazeer, "Switch Transformers", 2021.
+    .. [3] B. Zoph et al., "ST-MoE", 2022.
+    .. [4] J. Ma et al., "Modeling Task Relationships in Multi-task Learning with
+       Multi-gate Mixture-of-Experts", KDD 2018.
+    .. [5] Y. Gorishniy, I. Rubachev, A. Babenko, "On Embeddings for Numerical Features in
+       Tabular Deep Learning", NeurIPS 2022.
+    .. [6] M. Sundararajan, A. Taly, Q. Yan, "Axiomatic Attribution for Deep Networks",
+       ICML 2017.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(0)
+    >>> X = pd.DataFrame({"income": rng.normal(size=200), "grade": rng.choice(["A", "B"], 200)})
+    >>> y = (X["income"] + rng.normal(size=200) > 0).astype(int)
+    >>> clf = MoERiskClassifier(max_epochs=3, n_ensemble=1, random_state=0).fit(X, y)
+    >>> clf.predict_proba(X.head(2)).shape
+    (2, 2)
+    """
+
+    def __init__(
+        self,
+        *,
+        n_experts: int | Literal["auto"] = "auto",
+        top_k: int = 2,
+        n_shared_experts: int = 1,
+        expert_hidden: int = 64,
+        feature_groups: FeatureGroupsSpec = None,
+        d_embedding: int = 16,
+        n_bins: int = 32,
+        numeric_embedding: NumericEmbeddingKind = "piecewise_linear",
+        dropout: float = 0.1,
+        noisy_gating: bool = True,
+        balance_coef: float = 0.01,
+        z_loss_coef: float = 0.001,
+        learning_rate: float = 3e-3,
+        weight_decay: float = 3e-4,
+        l1: float = 0.0,
+        batch_size: int | Literal["auto"] = "auto",
+        max_epochs: int = 100,
+        patience: int = 16,
+        validation_fraction: float = 0.2,
+        class_weight: Literal["balanced"] | Mapping[Any, float] | None = "balanced",
+        calibration: Literal["sigmoid", "isotonic"] | None = "sigmoid",
+        n_ensemble: int | Literal["auto"] = "auto",
+        aux_task_weight: float = 0.5,
+        dispatch: Dispatch = "sparse",
+        random_state: Any = None,
+    ) -> None:
+        self.n_experts = n_experts
+        self.top_k = top_k
+        self.n_shared_experts = n_shared_experts
+        self.expert_hidden = expert_hidden
+        self.feature_groups = feature_groups
+        self.d_embedding = d_embedding
+        self.n_bins = n_bins
+        self.numeric_embedding = numeric_embedding
+        self.dropout = dropout
+        self.noisy_gating = noisy_gating
+        self.balance_coef = balance_coef
+        self.z_loss_coef = z_loss_coef
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.l1 = l1
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.patience = patience
+        self.validation_fraction = validation_fraction
+        self.class_weight = class_weight
+        self.calibration = calibration
+        self.n_ensemble = n_ensemble
+        self.aux_task_weight = aux_task_weight
+        self.dispatch = dispatch
+        self.random_state = random_state
+
+    # -- scikit-learn plumbing ---------------------------------------------------------------
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.categorical = True
+        tags.input_tags.string = True
+        tags.classifier_tags.multi_class = False
+        return tags
+
+    def _check_params(self) -> None:
+        def integer(name: str, low: int) -> int:
+            value = getattr(self, name)
+            if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < low:
+                raise ValueError(f"{name} must be an integer >= {low}; got {name}={value!r}.")
+            return int(value)
+
+        def real(name: str, low: float, high: float, *, closed_low: bool = True) -> None:
+            value = getattr(self, name)
+            ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
+            ok = ok and (value >= low if closed_low else value > low) and value <= high
+            if not ok:
+                bracket = "[" if closed_low else "("
+                raise ValueError(
+                    f"{name} must be a number in {bracket}{low}, {high}]; got {name}={value!r}."
+                )
+
+        top_k = integer("top_k", 1)
+        if self.n_experts != "auto":
+            n_experts = integer("n_experts", 1)
+            if n_experts < top_k:
+                raise ValueError(
+                    f"n_experts must be >= top_k; got n_experts={n_experts}, top_k={top_k}."
+                )
+        if self.n_ensemble != "auto":
+            integer("n_ensemble", 1)
+        for name, low in (
+            ("n_shared_experts", 0),
+            ("expert_hidden", 1),
+            ("d_embedding", 1),
+            ("n_bins", 1),
+            ("max_epochs", 1),
+            ("patience", 1),
+        ):
+            integer(name, low)
+        if self.batch_size != "auto":
+            integer("batch_size", 1)
+        real("dropout", 0.0, 0.99)
+        real("learning_rate", 0.0, 10.0, closed_low=False)
+        real("weight_decay", 0.0, math.inf)
+        real("l1", 0.0, math.inf)
+        real("balance_coef", 0.0, math.inf)
+        real("z_loss_coef", 0.0, math.inf)
+        real("aux_task_weight", 0.0, math.inf)
+        real("validation_fraction", 0.0, 0.9)
+        choices: dict[str, tuple[Any, ...]] = {
+            "numeric_embedding": ("piecewise_linear", "periodic"),
+            "calibration": ("sigmoid", "isotonic", None),
+            "dispatch": ("sparse", "dense"),
+        }
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise ValueError(
+                    f"{name} must be one of {allowed}; got {name}={getattr(self, name)!r}."
+                )
+        cw = self.class_weight
+        if not (cw is None or cw == "balanced" or isinstance(cw, Mapping)):
+            raise ValueError(
+                f"class_weight must be 'balanced', a dict of class -> weight or None; got {cw!r}."
+            )
+        if self.calibration is not None and self.validation_fraction == 0:
+            raise ValueError(
+                f"calibration={self.calibration!r} is fitted on held-out rows; set "
+                "validation_fraction > 0 or calibration=None."
+            )
+
+    def _check_fitted(self) -> None:
+        try:
+            check_is_fitted(self, "module_")
+        except _SklearnNotFittedError as exc:
+            raise NotFittedError(str(exc)) from exc
+
+    # -- fitting -----------------------------------------------------------------------------
+
+    def fit(
+        self,
+        X: Any,
+        y: Any,
+        aux_targets: pd.DataFrame | Mapping[str, Any] | None = None,
+    ) -> MoERiskClassifier:
+        """Fit the model on a raw frame.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, n_features)
+            Raw features: numbers with NaN, ``category`` or text columns.
+        y : array-like of shape (n_samples,)
+            Binary target (the larger label, e.g. 1, is the default event).
+        aux_targets : DataFrame or mapping of str to array-like, optional
+            Extra targets trained as auxiliary tasks with their own gates: two distinct
+            values -> binary, otherwise numeric regression. Missing values are allowed.
+
+        Returns
+        -------
+        MoERiskClassifier
+            ``self``.
+
+        Raises
+        ------
+        ValueError
+            Invalid parameters; y None, continuous, multiclass or single-class; length
+            mismatch; bad auxiliary targets.
+        DataError
+            Empty X; NaN or infinity in y.
+        SchemaError
+            Unsupported column dtypes; feature groups naming unknown columns.
+        """
+        self._check_params()
+        frame, has_names = as_frame(X)
+        y01, classes = encode_target(y, frame.shape[0], type(self).__name__)
+        aux_tasks, aux_y, aux_mask = encode_aux_targets(aux_targets, frame.shape[0])
+
+        encoder = TabularEncoder(n_bins=self.n_bins).fit(frame)
+        groups = resolve_feature_groups(
+            self.feature_groups,
+            list(encoder.columns_),
+            max_groups=_AUTO_MAX_GROUPS if self.n_experts == "auto" else int(self.n_experts),
+        )
+        n_experts = max(_AUTO_EXPERTS, len(groups)) if self.n_experts == "auto" else self.n_experts
+        if n_experts < self.top_k:
+            raise ValueError(
+                f"n_experts must be >= top_k; got n_experts={n_experts} (resolved from "
+                f"{self.n_experts!r}), top_k={self.top_k}."
+            )
+        self.n_experts_ = int(n_experts)
+        encoded = encoder.transform(frame)
+        weight = self._row_weights(y01, classes)
+        targets = np.column_stack([y01, aux_y]).astype(np.float32)
+        mask = np.column_stack([np.ones_like(y01), aux_mask]).astype(np.float32)
+        kinds: list[TaskKind] = ["binary"]
+        kinds += ["binary" if t.kind == "binary" else "regression" for t in aux_tasks]
+
+        n_rows = frame.shape[0]
+        n_members = _auto_members(n_rows) if self.n_ensemble == "auto" else int(self.n_ensemble)
+        # one independent stream per member: split, initialisation / dropout / noise, order
+        seeds = np.random.default_rng(_seed_from(self.random_state)).integers(
+            2**63 - 1, size=(n_members, 3)
+        )
+        full = make_batch(encoded, targets, mask, weight)
+        n_train = n_rows - int(round(self.validation_fraction * n_rows))
+        config = TrainConfig(
+            learning_rate=float(self.learning_rate),
+            weight_decay=float(self.weight_decay),
+            l1=float(self.l1),
+            max_epochs=int(self.max_epochs),
+            patience=int(self.patience),
+            batch_size=_auto_batch_size(n_train)
+            if self.batch_size == "auto"
+            else int(self.batch_size),
+            aux_task_weight=float(self.aux_task_weight),
+        )
+
+        views = self._token_views(encoder, groups)
+        members, results, oob_logits = self._train_members(
+            full, y01, seeds, lambda: self._build_network(encoder, views, len(kinds)), kinds, config
+        )
+        module = MoEEnsemble(members).eval()
+        # calibrate on out-of-bag logits: never on rows a member learnt from
+        oob = ~np.isnan(oob_logits)
+        calibrator = fit_calibrator(
+            self.calibration if oob.any() else None, oob_logits[oob], y01[oob]
+        )
+
+        self.classes_ = classes
+        self.n_features_in_ = frame.shape[1]
+        if has_names:
+            self.feature_names_in_ = np.asarray(list(frame.columns), dtype=object)
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+        self.encoder_ = encoder
+        self.feature_groups_ = groups
+        self.expert_names_ = [
+            f"routed_{n}[{groups[n % len(groups)].name}]" for n in range(self.n_experts_)
+        ]
+        self.n_ensemble_ = n_members
+        self.aux_tasks_: list[AuxTask] = aux_tasks
+        self.calibrator_: Calibrator = calibrator
+        self.module_ = module
+        self.best_epochs_ = [r.best_epoch for r in results]
+        self.history_ = [r.history for r in results]
+        self.expert_usage_ = self._usage(module, full)
+        self.n_parameters_ = int(sum(p.numel() for p in module.parameters()))
+        self.n_active_parameters_ = self._active_parameters(module)
+        return self
+
+    def _train_members(
+        self,
+        full: Batch,
+        y01: np.ndarray,
+        seeds: np.ndarray,
+        build: Callable[[], MoENetwork],
+        kinds: Sequence[TaskKind],
+        config: TrainConfig,
+    ) -> tuple[list[MoENetwork], list[TrainResult], np.ndarray]:
+        """Train one member per row of ``seeds`` (split, torch and order seeds).
+
+        Returns the members, their training results and the out-of-bag logits: for each
+        row, the mean logit of the members that held it out (NaN if none did).
+        """
+        members: list[MoENetwork] = []
+        results: list[TrainResult] = []
+        oob_sum, oob_count = np.zeros(full.n_rows), np.zeros(full.n_rows)
+        with torch.random.fork_rng(devices=[]):
+            for split_seed, torch_seed, order_seed in seeds.tolist():
+                train_idx, val_idx = self._split(y01, split_seed)
+                train = full.take(torch.from_numpy(train_idx))
+                val = full.take(torch.from_numpy(val_idx)) if val_idx.size else None
+                torch.manual_seed(torch_seed)
+                generator = torch.Generator().manual_seed(order_seed)
+                net = build()
+                results.append(train_network(net, train, val, kinds, config, generator))
+                members.append(net)
+                if val is not None:
+                    oob_sum[val_idx] += self._logits(MoEEnsemble([net]), val, [0])[:, 0]
+                    oob_count[val_idx] += 1
+        with np.errstate(invalid="ignore", divide="ignore"):
+            oob_logits = np.where(oob_count > 0, oob_sum / oob_count, np.nan)
+        return members, results, oob_logits
+
+    def _row_weights(self, y01: np.ndarray, classes: np.ndarray) -> np.ndarray:
+        cw = self.class_weight
+        if cw is None:
+            return np.ones_like(y01)
+        if cw == "balanced":
+            pos = float(y01.mean())
+            per_class = np.array([0.5 / (1 - pos), 0.5 / pos])
+        else:
+            assert isinstance(cw, Mapping)
+            unknown = [k for k in cw if k not in set(classes.tolist())]
+            if unknown:
+                raise ValueError(
+                    f"class_weight names classes not in y: {unknown!r}; classes are "
+                    f"{classes.tolist()!r}."
+                )
+            per_class = np.array([float(cw.get(c, 1.0)) for c in classes.tolist()])
+        w = per_class[y01.astype(np.int64)]
+        return (w / w.mean()).astype(np.float32)
+
+    def _split(self, y01: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+        n = y01.shape[0]
+        idx = np.arange(n)
+        counts = np.bincount(y01.astype(np.int64), minlength=2)
+        n_val = int(round(self.validation_fraction * n))
+        # a holdout needs both classes on both sides; tiny data trains on everything
+        if self.validation_fraction == 0 or counts.min() < 2 or n_val < 2 or n - n_val < 2:
+            return idx, np.zeros(0, dtype=np.int64)
+        train_idx, val_idx = train_test_split(
+            idx, test_size=n_val, stratify=y01, random_state=seed % (2**32)
+        )
+        return np.sort(train_idx), np.sort(val_idx)
+
+    def _token_views(
+        self, encoder: TabularEncoder, groups: Sequence[FeatureGroup]
+    ) -> list[list[int] | None]:
+        position = {name: j for j, name in enumerate(encoder.feature_names)}
+        views: list[list[int] | None] = []
+        for n in range(self.n_experts_):
+            group = groups[n % len(groups)]
+            if len(group.columns) == len(position):
+                views.append(None)
+            else:
+                views.append(sorted(position[c] for c in group.columns))
+        return views
+
+    def _build_network(
+        self, encoder: TabularEncoder, views: Sequence[Sequence[int] | None], n_tasks: int
+    ) -> MoENetwork:
+        embedding = FeatureEmbedding(
+            encoder.bin_edges(),
+            encoder.cardinalities,
+            d_embedding=int(self.d_embedding),
+            kind=self.numeric_embedding,
+        )
+        return MoENetwork(
+            embedding,
+            views,
+            n_shared=int(self.n_shared_experts),
+            d_hidden=int(self.expert_hidden),
+            top_k=int(self.top_k),
+            n_tasks=n_tasks,
+            dropout=float(self.dropout),
+            noisy_gating=bool(self.noisy_gating),
+            balance_coef=float(self.balance_coef),
+            z_loss_coef=float(self.z_loss_coef),
+            dispatch=self.dispatch,
+        )
+
+    # -- fitted-state summaries --------------------------------------------------------------
+
+    @staticmethod
+    @torch.no_grad()
+    def _logits(
+        module: MoEEnsemble, batch: Batch, tasks: Sequence[int] | None = None
+    ) -> np.ndarray:
+        module.eval()
+        parts = []
+        for start in range(0, batch.n_rows, _PREDICT_CHUNK):
+            idx = torch.arange(start, min(start + _PREDICT_CHUNK, batch.n_rows))
+            part = batch.take(idx)
+            out = module(part.numeric, part.missing, part.categorical, tasks)
+            parts.append(out.logits.double().numpy())
+        return np.concatenate(parts, axis=0)
+
+    @torch.no_grad()
+    def _usage(self, module: MoEEnsemble, batch: Batch) -> np.ndarray:
+        counts = np.zeros(self.n_experts_)
+        for member in module.members:
+            assert isinstance(member, MoENetwork)
+            for start in range(0, batch.n_rows, _PREDICT_CHUNK):
+                idx = torch.arange(start, min(start + _PREDICT_CHUNK, batch.n_rows))
+                part = batch.take(idx)
+                tokens = member.tokens(part.numeric, part.missing, part.categorical)
+                routed = member.moe.route(tokens.flatten(1), [0])[0]
+                counts += (routed.gate_weights > 0).sum(0).double().numpy()
+        return counts / (batch.n_rows * len(module.members))
+
+    def _active_parameters(self, module: MoEEnsemble) -> int:
+        total = 0
+        for member in module.members:
+            assert isinstance(member, MoENetwork)
+            n_emb = sum(p.numel() for p in member.embedding.parameters())
+            router = member.moe.routers[0]
+            assert isinstance(router, Router)
+            n_router = sum(p.numel() for p in router.gate.parameters())
+            n_shared = sum(p.numel() for p in member.moe.shared.parameters())
+            sizes = sorted(
+                (sum(p.numel() for p in e.parameters()) for e in member.moe.experts), reverse=True
+            )
+            n_head = member.head_weight.shape[1] + 1
+            total += n_emb + n_router + n_shared + sum(sizes[: self.top_k]) + n_head
+        return int(total)
+
+    # -- prediction --------------------------------------------------------------------------
+
+    def _encode(self, X: Any) -> tuple[pd.DataFrame, EncodedFrame]:
+        self._check_fitted()
+        frame, has_names = as_frame(X)
+        fitted_with_names = hasattr(self, "feature_names_in_")
+        frame = align_columns(
+            frame,
+            has_names,
+            list(self.encoder_.columns_),
+            fitted_with_names,
+            type(self).__name__,
+        )
+        return frame, self.encoder_.transform(frame)
+
+    def _scoring_module(self) -> MoEEnsemble:
+        """The fitted network, switched to the current ``dispatch`` parameter."""
+        for member in self.module_.members:
+            assert isinstance(member, MoENetwork)
+            member.dispatch = self.dispatch
+        return self.module_
+
+    def _batch(self, encoded: EncodedFrame) -> Batch:
+        n = encoded.numeric.shape[0]
+        n_tasks = 1 + len(self.aux_tasks_)
+        zeros = np.zeros((n, n_tasks), np.float32)
+        return make_batch(encoded, zeros, zeros, np.ones(n, np.float32))
+
+    def decision_logits(self, X: Any) -> np.ndarray:
+        """Raw (uncalibrated) default-task logits, shape (n_samples,).
+
+        Raises
+        ------
+        NotFittedError
+            Before ``fit``.
+        SchemaError
+            For missing / unknown columns or text in a numeric column.
+        """
+        _, encoded = self._encode(X)
+        return self._logits(self._scoring_module(), self._batch(encoded), [0])[:, 0]
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Calibrated class probabilities, shape (n_samples, 2); column 1 is the default.
+
+        Raises
+        ------
+        NotFittedError
+            Before ``fit``.
+        SchemaError
+            For missing / unknown columns or text in a numeric column.
+        """
+        self._check_fitted()
+        p = self.calibrator_.transform(self.decision_logits(X))
+        return np.column_stack([1.0 - p, p])
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Class labels: the default class where its probability exceeds 0.5."""
+        p = self.predict_proba(X)[:, 1]
+        return np.asarray(self.classes_[(p > 0.5).astype(np.int64)])
+
+    def predict_aux(self, X: Any) -> pd.DataFrame:
+        """Predictions of the auxiliary tasks, one column per task.
+
+        Binary tasks give the probability of their positive value (uncalibrated);
+        regression tasks give values on the original scale.
+
+        Raises
+        ------
+        ValueError
+            If the model was fitted without auxiliary targets.
+        """
+        self._check_fitted()
+        if not self.aux_tasks_:
+            raise ValueError("this model was fitted without aux_targets; nothing to predict.")
+        frame, encoded = self._encode(X)
+        tasks = list(range(1, len(self.aux_tasks_) + 1))
+        raw = self._logits(self._scoring_module(), self._batch(encoded), tasks)
+        out = {}
+        for j, task in enumerate(self.aux_tasks_):
+            col = raw[:, j]
+            if task.kind == "binary":
+                out[task.name] = 1 / (1 + np.exp(-col))
+            else:
+                out[task.name] = col * task.std + task.mean
+        return pd.DataFrame(out, index=frame.index)
+
+    # -- explanation and persistence ---------------------------------------------------------
+
+    def explain(self, X: Any, *, n_reasons: int = 3, n_steps: int = 32) -> Explanation:
+        """Gate weights, per-expert logit contributions and reason codes for each row.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like
+        n_reasons : int, default=3
+            Reason codes per row (largest absolute attributions).
+        n_steps : int, default=32
+            Gauss-Legendre nodes of the integrated-gradients path integral.
+
+        Returns
+        -------
+        Explanation
+
+        See Also
+        --------
+        riskmoe.models.moe.Explanation
+        """
+        from riskmoe.models.moe._explain import explain_rows
+
+        frame, encoded = self._encode(X)
+        return explain_rows(self, frame, encoded, n_reasons=n_reasons, n_steps=n_steps)
+
+    def save(self, path: str | Path) -> Path:
+        """Save to a directory: config.json, weights.safetensors, preprocess.json, manifest.json.
+
+        Returns
+        -------
+        pathlib.Path
+            The directory.
+        """
+        from riskmoe.models.moe._io import save_model
+
+        self._check_fitted()
+        return save_model(self, Path(path))
+
+    @classmethod
+    def load(cls, path: str | Path) -> MoERiskClassifier:
+        """Load a model saved by :meth:`save`, verifying every file's sha256 first.
+
+        Raises
+        ------
+        DataError
+            If a file is missing, altered (hash mismatch) or malformed.
+        """
+        from riskmoe.models.moe._io import load_model
+
+        return load_model(cls, Path(path))

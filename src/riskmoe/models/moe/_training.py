@@ -1,0 +1,228 @@
+"""The one training loop: AdamW, gradient clipping, L1, early stopping on a validation split."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal, NamedTuple
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from riskmoe.features import EncodedFrame
+from riskmoe.models.moe._network import MoENetwork
+
+__all__ = ["Batch", "TaskKind", "TrainConfig", "TrainResult", "make_batch", "train_network"]
+
+TaskKind = Literal["binary", "regression"]
+
+
+class Batch(NamedTuple):
+    """Tensors for a set of rows.
+
+    Attributes
+    ----------
+    numeric, missing : Tensor, shape (n, F_num), float32
+    categorical : Tensor, shape (n, F_cat), int64
+    targets : Tensor, shape (n, n_tasks), float32
+        Task 0 is the 0/1 default flag; regression targets are standardised.
+    mask : Tensor, shape (n, n_tasks), float32
+        1 where the target is known (auxiliary targets may have gaps).
+    weight : Tensor, shape (n,), float32
+        Class weight of each row for the main task.
+    """
+
+    numeric: Tensor
+    missing: Tensor
+    categorical: Tensor
+    targets: Tensor
+    mask: Tensor
+    weight: Tensor
+
+    def take(self, idx: Tensor) -> Batch:
+        """Rows ``idx`` of every tensor."""
+        return Batch(*(t.index_select(0, idx) for t in self))
+
+    @property
+    def n_rows(self) -> int:
+        """Number of rows."""
+        return int(self.numeric.shape[0])
+
+
+def make_batch(
+    enc: EncodedFrame, targets: np.ndarray, mask: np.ndarray, weight: np.ndarray
+) -> Batch:
+    """Wrap encoded arrays and targets as tensors (no copies where dtypes already match)."""
+    return Batch(
+        torch.from_numpy(np.ascontiguousarray(enc.numeric, dtype=np.float32)),
+        torch.from_numpy(np.ascontiguousarray(enc.missing, dtype=np.float32)),
+        torch.from_numpy(np.ascontiguousarray(enc.categorical, dtype=np.int64)),
+        torch.from_numpy(np.ascontiguousarray(targets, dtype=np.float32)),
+        torch.from_numpy(np.ascontiguousarray(mask, dtype=np.float32)),
+        torch.from_numpy(np.ascontiguousarray(weight, dtype=np.float32)),
+    )
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimisation settings (see the estimator's parameters)."""
+
+    learning_rate: float
+    weight_decay: float
+    l1: float
+    max_epochs: int
+    patience: int
+    batch_size: int
+    aux_task_weight: float
+    grad_clip: float = 1.0
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """How training went.
+
+    Attributes
+    ----------
+    best_epoch : int
+        1-based epoch whose weights were kept.
+    n_epochs : int
+        Epochs run.
+    history : tuple of float
+        Validation loss (main task, class-weighted log loss) per epoch; training loss
+        when there was no validation split.
+    """
+
+    best_epoch: int
+    n_epochs: int
+    history: tuple[float, ...]
+
+
+def task_loss(logits: Tensor, batch: Batch, kinds: Sequence[TaskKind], aux_weight: float) -> Tensor:
+    """Class-weighted main-task log loss plus ``aux_weight`` x mean auxiliary-task loss.
+
+    Parameters
+    ----------
+    logits : Tensor, shape (n, n_tasks)
+    batch : Batch
+    kinds : sequence of {"binary", "regression"}
+        Kind of each task; task 0 is binary.
+    aux_weight : float
+
+    Returns
+    -------
+    Tensor
+        Scalar loss.
+    """
+    main = F.binary_cross_entropy_with_logits(
+        logits[:, 0], batch.targets[:, 0], weight=batch.weight, reduction="sum"
+    ) / batch.weight.sum().clamp_min(1e-12)
+    if len(kinds) == 1:
+        return main
+    aux = []
+    for t in range(1, len(kinds)):
+        m = batch.mask[:, t]
+        if kinds[t] == "binary":
+            per_row = F.binary_cross_entropy_with_logits(
+                logits[:, t], batch.targets[:, t], reduction="none"
+            )
+        else:
+            per_row = (logits[:, t] - batch.targets[:, t]).pow(2)
+        aux.append((per_row * m).sum() / m.sum().clamp_min(1.0))
+    return main + aux_weight * torch.stack(aux).mean()
+
+
+def _l1(net: MoENetwork) -> Tensor:
+    terms = [p.abs().sum() for name, p in net.named_parameters() if p.ndim > 1]
+    return torch.stack(terms).sum()
+
+
+@torch.no_grad()
+def _validation_loss(net: MoENetwork, batch: Batch, chunk: int = 8192) -> float:
+    net.eval()
+    total, weight = 0.0, 0.0
+    for start in range(0, batch.n_rows, chunk):
+        idx = torch.arange(start, min(start + chunk, batch.n_rows))
+        part = batch.take(idx)
+        out = net(part.numeric, part.missing, part.categorical, tasks=[0])
+        loss = F.binary_cross_entropy_with_logits(
+            out.logits[:, 0], part.targets[:, 0], weight=part.weight, reduction="sum"
+        )
+        total += float(loss)
+        weight += float(part.weight.sum())
+    return total / max(weight, 1e-12)
+
+
+def train_network(
+    net: MoENetwork,
+    train: Batch,
+    val: Batch | None,
+    kinds: Sequence[TaskKind],
+    config: TrainConfig,
+    generator: torch.Generator,
+) -> TrainResult:
+    """Train ``net`` in place and leave the best weights loaded.
+
+    One loop for every model: shuffled mini-batches, AdamW, gradient-norm clipping, an
+    L1 penalty on weight matrices, the routers' auxiliary loss, and early stopping on the
+    validation loss with ``patience`` epochs.
+
+    Parameters
+    ----------
+    net : MoENetwork
+    train : Batch
+    val : Batch or None
+        Without a validation split, the model trains for ``max_epochs`` and keeps the
+        epoch with the lowest training loss.
+    kinds : sequence of {"binary", "regression"}
+    config : TrainConfig
+    generator : torch.Generator
+        Source of the shuffling order (dropout and gating noise use the torch default
+        generator, which the caller seeds inside ``torch.random.fork_rng``).
+
+    Returns
+    -------
+    TrainResult
+    """
+    opt = torch.optim.AdamW(
+        net.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
+    )
+    n = train.n_rows
+    batch_size = min(config.batch_size, n)
+    best = math.inf
+    best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
+    best_epoch, since_best, history = 0, 0, []
+    epoch = 0
+    for epoch in range(1, config.max_epochs + 1):
+        net.train()
+        order = torch.randperm(n, generator=generator)
+        running, seen = 0.0, 0
+        # drop a last partial batch smaller than half a batch: tiny noisy steps hurt
+        n_full = n if n < 2 * batch_size else (n // batch_size) * batch_size
+        for start in range(0, max(n_full, 1), batch_size):
+            part = train.take(order[start : start + batch_size])
+            out = net(part.numeric, part.missing, part.categorical)
+            loss = task_loss(out.logits, part, kinds, config.aux_task_weight) + out.aux_loss
+            if config.l1 > 0:
+                loss = loss + config.l1 * _l1(net)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            if config.grad_clip > 0:
+                torch.nn.utils.clip_grad_norm_(net.parameters(), config.grad_clip)
+            opt.step()
+            running += loss.item() * part.n_rows
+            seen += part.n_rows
+        score = _validation_loss(net, val) if val is not None else running / max(seen, 1)
+        history.append(score)
+        if score < best - 1e-6 or not math.isfinite(best):
+            best, best_epoch, since_best = score, epoch, 0
+            best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
+        else:
+            since_best += 1
+            if val is not None and since_best >= config.patience:
+                break
+    net.load_state_dict(best_state)
+    net.eval()
+    return TrainResult(best_epoch=best_epoch, n_epochs=epoch, history=tuple(history))

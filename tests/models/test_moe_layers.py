@@ -1,0 +1,136 @@
+"""MoE building blocks: routing, sparse vs dense dispatch, auxiliary losses on hand cases."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from riskmoe.models.moe import MoELayer, Router
+
+
+def _layer(dispatch: str = "sparse", n_tasks: int = 2) -> MoELayer:
+    torch.manual_seed(0)
+    # 4 routed experts: two with views (feature groups), two over the whole input
+    return MoELayer(
+        d_in=12,
+        views=[[0, 1, 2, 3], None, [4, 5, 6, 7, 8, 9, 10, 11], None],
+        n_shared=1,
+        d_hidden=8,
+        top_k=2,
+        n_tasks=n_tasks,
+        dropout=0.1,
+        dispatch=dispatch,  # type: ignore[arg-type]
+    )
+
+
+@pytest.mark.parametrize("training", [False, True])
+def test_gates_sum_to_one_with_exactly_k_experts(training: bool):
+    torch.manual_seed(1)
+    router = Router(d_in=6, n_experts=5, top_k=2).train(training)
+    out = router(torch.randn(64, 6))
+    assert out.gate_weights.shape == (64, 5)
+    torch.testing.assert_close(out.gate_weights.sum(1), torch.ones(64))
+    assert ((out.gate_weights > 0).sum(1) == 2).all()
+    picked = torch.zeros_like(out.gate_weights, dtype=torch.bool).scatter(1, out.indices, True)
+    assert torch.equal(picked, out.gate_weights > 0)
+    assert out.logits.dtype == torch.float32
+
+
+def test_router_is_float32_even_for_double_input():
+    router = Router(d_in=3, n_experts=3, top_k=1)
+    out = router(torch.randn(4, 3, dtype=torch.float64))
+    assert out.logits.dtype == torch.float32
+
+
+def test_noise_only_in_training():
+    torch.manual_seed(2)
+    router = Router(d_in=4, n_experts=4, top_k=1)
+    x = torch.randn(256, 4)
+    router.eval()
+    assert torch.equal(router(x).indices, router(x).indices)
+    router.train()
+    # with learned noise std softplus(0) ~ 0.69, some rows change expert between draws
+    assert not torch.equal(router(x).indices, router(x).indices)
+
+
+def test_sparse_dispatch_equals_dense():
+    sparse = _layer("sparse").eval()
+    dense = _layer("dense").eval()
+    dense.load_state_dict(sparse.state_dict())
+    x = torch.randn(50, 12)
+    a, b = sparse(x), dense(x)
+    torch.testing.assert_close(a.output, b.output, rtol=1e-5, atol=1e-6)
+    assert torch.equal(a.gate_weights, b.gate_weights)
+    assert a.output.shape == (50, 2, 8)
+    assert a.gate_weights.shape == (50, 2, 4)
+
+
+def test_sparse_dispatch_runs_each_expert_only_on_its_rows():
+    layer = _layer("sparse", n_tasks=1).eval()
+    seen: list[int] = []
+    for expert in layer.experts:
+        expert.register_forward_hook(lambda _m, inp, _out: seen.append(inp[0].shape[0]))
+    layer(torch.randn(40, 12))
+    assert sum(seen) == 40 * 2  # top_k rows per expert call, summed: exactly k per row
+    seen.clear()
+    layer.dispatch = "dense"
+    layer(torch.randn(40, 12))
+    assert seen == [40, 40, 40, 40]
+
+
+def test_expert_views_only_see_their_columns():
+    layer = _layer("dense", n_tasks=1).eval()
+    x = torch.randn(10, 12)
+    y = x.clone()
+    y[:, 4:] += 5.0  # outside expert 0's view
+    out_x = layer.experts[0](layer._expert_input(x, 0))
+    out_y = layer.experts[0](layer._expert_input(y, 0))
+    torch.testing.assert_close(out_x, out_y)
+
+
+def test_load_balancing_loss_hand_computed():
+    # 4 rows, 2 experts, top-1. Router probabilities (logits = log p, so softmax gives p):
+    #   [0.8, 0.2] -> e0, [0.6, 0.4] -> e0, [0.3, 0.7] -> e1, [0.9, 0.1] -> e0
+    # f = [3/4, 1/4] (share of rows dispatched), P = mean probs = [0.65, 0.35]
+    # L = alpha * N * sum f_i P_i = 1 * 2 * (0.75*0.65 + 0.25*0.35) = 2 * 0.575 = 1.15
+    layer = MoELayer(d_in=2, views=[None, None], n_shared=0, d_hidden=2, top_k=1)
+    layer.balance_coef, layer.z_loss_coef = 1.0, 0.0
+    probs = torch.tensor([[0.8, 0.2], [0.6, 0.4], [0.3, 0.7], [0.9, 0.1]])
+    selected = torch.tensor([[True, False], [True, False], [False, True], [True, False]])
+    loss = layer.auxiliary_loss(probs.log(), selected)
+    assert loss.item() == pytest.approx(1.15, abs=1e-6)
+
+
+def test_load_balancing_loss_is_alpha_when_uniform():
+    # uniform probabilities and every expert chosen equally often: f_i = P_i = 1/N, L = alpha
+    layer = MoELayer(d_in=2, views=[None] * 4, n_shared=0, d_hidden=2, top_k=2)
+    layer.balance_coef, layer.z_loss_coef = 0.01, 0.0
+    logits = torch.zeros(4, 4)
+    selected = torch.tensor([[1, 1, 0, 0], [0, 0, 1, 1], [1, 0, 1, 0], [0, 1, 0, 1]]).bool()
+    assert layer.auxiliary_loss(logits, selected).item() == pytest.approx(0.01, abs=1e-8)
+
+
+def test_router_z_loss_hand_computed():
+    # logsumexp([0, 0]) = ln 2; logsumexp([ln 3, 0]) = ln 4 = 2 ln 2
+    # z = mean of squares = (ln2^2 + 4 ln2^2) / 2 = 2.5 ln2^2 = 1.2011325...
+    layer = MoELayer(d_in=2, views=[None, None], n_shared=0, d_hidden=2, top_k=1)
+    layer.balance_coef, layer.z_loss_coef = 0.0, 1.0
+    logits = torch.tensor([[0.0, 0.0], [math.log(3.0), 0.0]])
+    selected = torch.tensor([[True, False], [True, False]])
+    assert layer.auxiliary_loss(logits, selected).item() == pytest.approx(
+        2.5 * math.log(2) ** 2, rel=1e-6
+    )
+
+
+def test_aux_loss_in_training_only():
+    layer = _layer()
+    x = torch.randn(16, 12)
+    assert layer.train()(x).aux_loss.item() > 0
+    assert layer.eval()(x).aux_loss.item() == 0
+
+
+def test_router_rejects_top_k_above_n_experts():
+    with pytest.raises(ValueError, match="must be >= top_k >= 1; got n_experts=2, top_k=3"):
+        Router(d_in=3, n_experts=2, top_k=3)
