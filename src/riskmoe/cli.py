@@ -20,6 +20,9 @@ from riskmoe import workflow
 from riskmoe.config import Settings
 from riskmoe.data import list_datasets, load_dataset
 from riskmoe.exceptions import RiskMoEError
+from riskmoe.workflow import ask as ask_job
+from riskmoe.workflow import models as model_jobs
+from riskmoe.workflow import names as name_jobs
 from riskmoe.workflow import risk_jobs
 
 app = typer.Typer(
@@ -34,6 +37,8 @@ risk_app = typer.Typer(
     help="Measure and grade risk: VaR, ES, backtests, IRB, grades.", no_args_is_help=True
 )
 app.add_typer(risk_app, name="risk")
+benchmark_app = typer.Typer(help="Benchmarks on real data.", no_args_is_help=True)
+app.add_typer(benchmark_app, name="benchmark")
 
 out = Console()
 err = Console(stderr=True)
@@ -474,6 +479,175 @@ def pd_timestamp(value: Any) -> str:
 # ---------------------------------------------------------------------------------------
 # clean, run
 # ---------------------------------------------------------------------------------------
+
+
+# ---------------------------------------------------------------------------------------
+# models
+# ---------------------------------------------------------------------------------------
+
+
+@app.command("train")
+@handles_errors
+def train(
+    dataset: Annotated[str, typer.Option(help="Dataset with a binary target.")],
+    out_dir: Annotated[Path, typer.Option("--out", help="New folder for the model.")],
+    option: OptionOpt = None,
+    test_size: Annotated[float, typer.Option(help="Held-out share for the metrics.")] = 0.2,
+    as_json: JsonOpt = False,
+) -> None:
+    """Train the MoE model, evaluate it on a held-out split, save and register it."""
+    with err.status(f"training the MoE on {dataset}"):
+        res = model_jobs.train(
+            dataset, out_dir, _settings(), test_size=test_size, **_parse_options(option)
+        )
+    if as_json:
+        _print_json(res.to_dict())
+        return
+    m = res.metrics
+    out.print(
+        f"{res.model_id}: {res.n_train:,} training rows; held-out {res.n_test:,} rows: "
+        f"AUC {m.auc:.4f}, KS {m.ks:.4f}, Brier {m.brier:.4f}, ECE {m.ece:.4f}"
+    )
+    usage = Table(title="expert utilisation (share of training rows routed)")
+    usage.add_column("expert")
+    usage.add_column("share", justify="right")
+    for name, share in res.expert_usage.items():
+        usage.add_row(name, f"{share:.1%}")
+    out.print(usage)
+    v = res.registry_version
+    out.print(f"saved to {res.path}; registered in {v.name} v{v.version}")
+
+
+@app.command("score")
+@handles_errors
+def score(
+    model: Annotated[Path, typer.Option(help="A model folder from `riskmoe train`.")],
+    input_path: Annotated[Path, typer.Option("--input", help="CSV / Parquet / XLSX to score.")],
+    out_path: Annotated[Path, typer.Option("--out", help="Scores file (.csv or .parquet).")],
+    explain: Annotated[bool, typer.Option(help="Add the top three reason codes per row.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Score a file: PD, master-scale grade and tier per row (and reason codes)."""
+    with err.status(f"scoring {input_path}"):
+        res = model_jobs.score_file(model, input_path, out_path, explain=explain)
+    if as_json:
+        _print_json(res.to_dict())
+        return
+    tiers = ", ".join(f"{k} {v:,}" for k, v in sorted(res.tier_counts.items()))
+    out.print(f"scored {res.rows:,} rows (mean PD {res.mean_pd:.2%}; {tiers}) -> {res.output}")
+
+
+# ---------------------------------------------------------------------------------------
+# names and questions
+# ---------------------------------------------------------------------------------------
+
+
+@app.command("resolve")
+@handles_errors
+def resolve(
+    queries: Annotated[list[str] | None, typer.Argument(help="Names, codes or questions.")] = None,
+    file: Annotated[Path | None, typer.Option(help="A text file with one query per line.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Find the company behind each query, or abstain with candidates."""
+    items = list(queries or [])
+    if file is not None:
+        if not file.is_file():
+            _fail(f"file not found: {file}.")
+        lines = file.read_text(encoding="utf-8").splitlines()
+        items += [line.strip() for line in lines if line.strip()]
+    if not items:
+        _fail("give one or more queries, or --file.")
+    with err.status("loading the entity base"):
+        resolver = name_jobs.resolver(_settings())
+    for q in items:
+        try:
+            r = resolver.resolve(q)
+        except RiskMoEError as exc:
+            if as_json:
+                sys.stdout.write(json.dumps({"query": q, "error": str(exc)}, ensure_ascii=False))
+                sys.stdout.write("\n")
+            else:
+                err.print(f"[red]{q!r}:[/] {exc}", highlight=False)
+            continue
+        if as_json:
+            d = r.to_dict()
+            line = {k: d[k] for k in ("query", "code", "name", "score", "abstained", "candidates")}
+            sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
+        elif r.abstained:
+            cands = ", ".join(f"{c.code} {c.name} ({c.score:.2f})" for c in r.candidates[:5])
+            out.print(f"{q} -> [yellow]not sure[/]" + (f"; candidates: {cands}" if cands else ""))
+        else:
+            out.print(f"{q} -> [bold]{r.code}[/] {r.name} (score {r.score:.2f}, {r.method})")
+
+
+@app.command("ask")
+@handles_errors
+def ask(
+    question: Annotated[str, typer.Argument(help="A risk question, e.g. 茅台的流动性风险怎么样？")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Answer a risk question about a company with the stored numbers and their sources."""
+    with err.status("resolving and looking up"):
+        answer = ask_job.ask(question, _settings())
+    if as_json:
+        _print_json(answer.to_dict())
+        return
+    q = answer.question
+    if q.entity.abstained or q.entity.code is None:
+        cands = ", ".join(f"{c.code} {c.name}" for c in q.entity.candidates[:5])
+        out.print("Which company do you mean?" + (f" Candidates: {cands}" if cands else ""))
+        return
+    period = q.period.text or "latest available"
+    out.print(f"[bold]{q.entity.code} {q.entity.name}[/] — {q.risk_type} risk, period: {period}")
+    if answer.facts:
+        table = Table()
+        for col in ("risk", "measure", "value", "period", "source", "note"):
+            table.add_column(col, justify="right" if col == "value" else "left")
+        for f in answer.facts:
+            v = f.value
+            shown = f"{v:,.4f}" if isinstance(v, float) else str(v)
+            table.add_row(f.risk_type, f.label, shown, f.period, f.source, f.note)
+        out.print(table)
+    for g in answer.gaps:
+        how = f" — {g.command}" if g.command else ""
+        out.print(f"[yellow]missing ({g.risk_type}):[/] {g.missing}{how}")
+
+
+@benchmark_app.command("credit")
+@handles_errors
+def benchmark_credit(
+    datasets: Annotated[str | None, typer.Option(help="Comma-separated datasets.")] = None,
+    models: Annotated[str | None, typer.Option(help="Comma-separated models.")] = None,
+    quick: Annotated[
+        bool, typer.Option(help="2 folds on at most 5,000 rows (a smoke run).")
+    ] = False,
+    out_dir: Annotated[Path, typer.Option("--out", help="Results folder.")] = Path(
+        "benchmarks/results"
+    ),
+    as_json: JsonOpt = False,
+) -> None:
+    """Cross-validated credit benchmark: MoE against LightGBM, random forest, logistic, MLP."""
+    from riskmoe.evaluation import run_credit_benchmark
+
+    def split(value: str | None) -> list[str] | None:
+        return [v.strip() for v in value.split(",") if v.strip()] if value else None
+
+    with err.status("running the credit benchmark (see --quick for a smoke run)"):
+        result = run_credit_benchmark(
+            split(datasets),
+            split(models),
+            quick,
+            out_dir,
+            _settings(),
+            command="riskmoe benchmark credit",
+        )
+    if as_json:
+        _print_json(result.to_dict())
+        return
+    out.print(f"{len(result.records)} fold records in {result.seconds / 60:.1f} min")
+    for f in result.files:
+        out.print(f"  wrote {f}")
 
 
 @app.command("clean")

@@ -1,0 +1,267 @@
+"""Model jobs: train a Mixture-of-Experts model, register it in the store, score files.
+
+The registry is the store table ``model_registry``: one row per trained model with its
+dataset, folder, held-out metrics and the sha256 of its manifest. A model folder is
+``config.json`` + ``weights.safetensors`` + ``preprocess.json`` + ``manifest.json``;
+loading verifies every file's hash, so a tampered folder is refused.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import train_test_split
+
+from riskmoe.config import Settings
+from riskmoe.data import load_dataset
+from riskmoe.data.readers import read_table
+from riskmoe.data.store import Store, TableVersion
+from riskmoe.evaluation import ProbabilityMetrics, probability_metrics
+from riskmoe.exceptions import DataFormatError, SchemaError, StoreError
+from riskmoe.models import MoERiskClassifier
+from riskmoe.risk import MasterScale
+
+__all__ = [
+    "REGISTRY_TABLE",
+    "ScoreResult",
+    "TrainResult",
+    "latest_model",
+    "registered_models",
+    "score_file",
+    "score_frame",
+    "train",
+]
+
+REGISTRY_TABLE = "model_registry"
+_SCORE_SUFFIXES = (".csv", ".parquet")
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """A trained, saved and registered model with its held-out metrics."""
+
+    model_id: str
+    dataset: str
+    path: Path
+    n_train: int
+    n_test: int
+    metrics: ProbabilityMetrics
+    expert_usage: dict[str, float]
+    registry_version: TableVersion
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-JSON form."""
+        return {
+            "model_id": self.model_id,
+            "dataset": self.dataset,
+            "path": str(self.path),
+            "n_train": self.n_train,
+            "n_test": self.n_test,
+            "metrics": self.metrics.to_dict(),
+            "expert_usage": self.expert_usage,
+            "registry_version": self.registry_version.to_dict(),
+        }
+
+
+def _manifest_sha(path: Path) -> str:
+    from riskmoe.data._sources import sha256_of
+
+    return sha256_of(path / "manifest.json")
+
+
+def expert_usage_by_name(model: MoERiskClassifier) -> dict[str, float]:
+    """Share of rows routed to each routed expert, keyed by expert name."""
+    usage = np.asarray(model.expert_usage_, dtype=float)
+    names = list(getattr(model, "expert_names_", [f"expert_{i}" for i in range(len(usage))]))
+    return {str(n): float(u) for n, u in zip(names, usage, strict=False)}
+
+
+def train(
+    dataset: str,
+    out_dir: str | Path,
+    settings: Settings,
+    *,
+    test_size: float = 0.2,
+    model_params: dict[str, Any] | None = None,
+    **options: Any,
+) -> TrainResult:
+    """Train :class:`MoERiskClassifier` on a dataset, evaluate it on a held-out split,
+    save it to ``out_dir`` and register it.
+
+    The saved model is the one evaluated (fitted on the training split only), so the
+    registered metrics are honest out-of-sample figures.
+    """
+    if not 0.05 <= test_size <= 0.5:
+        raise ValueError(f"test_size must be in [0.05, 0.5]; got {test_size}.")
+    out = Path(out_dir)
+    if out.exists() and any(out.iterdir()):
+        raise DataFormatError(f"{out} exists and is not empty; choose a new folder for the model.")
+    ds = load_dataset(dataset, settings=settings, **options)
+    X, y = ds.X_y()
+    X_tr, X_te, y_tr, y_te = train_test_split(
+        X, y, test_size=test_size, stratify=y, random_state=settings.random_state
+    )
+    params: dict[str, Any] = {
+        "random_state": settings.random_state,
+        "feature_groups": dict(ds.feature_groups),
+    }
+    params.update(model_params or {})
+    model = MoERiskClassifier(**params).fit(X_tr, y_tr)
+    metrics = probability_metrics(y_te.to_numpy(), model.predict_proba(X_te)[:, 1])
+    model.save(out)
+    created = datetime.now(UTC).replace(tzinfo=None)
+    model_id = f"{dataset}-{created:%Y%m%dT%H%M%S}"
+    row = pd.DataFrame(
+        [
+            {
+                "model_id": model_id,
+                "dataset": dataset,
+                "options": json.dumps(options, sort_keys=True),
+                "path": str(out.resolve()),
+                "created_at": created,
+                "n_train": len(X_tr),
+                "n_test": len(X_te),
+                "auc": metrics.auc,
+                "ks": metrics.ks,
+                "brier": metrics.brier,
+                "ece": metrics.ece,
+                "manifest_sha256": _manifest_sha(out),
+                "features": json.dumps(list(X.columns)),
+                "target": ds.target,
+            }
+        ]
+    )
+    with Store(settings.resolved_store_path) as store:
+        previous = store.table(REGISTRY_TABLE) if store.latest(REGISTRY_TABLE) else None
+        table = row if previous is None else pd.concat([previous, row], ignore_index=True)
+        version = store.ingest(REGISTRY_TABLE, table)
+    return TrainResult(
+        model_id,
+        dataset,
+        out,
+        len(X_tr),
+        len(X_te),
+        metrics,
+        expert_usage_by_name(model),
+        version,
+    )
+
+
+def registered_models(store: Store) -> pd.DataFrame:
+    """The model registry (empty frame when nothing is registered)."""
+    if store.latest(REGISTRY_TABLE) is None:
+        return pd.DataFrame(columns=["model_id", "dataset", "path", "created_at"])
+    return store.table(REGISTRY_TABLE)
+
+
+def latest_model(store: Store, dataset: str) -> pd.Series | None:
+    """The newest registered model trained on ``dataset``, or None."""
+    reg = registered_models(store)
+    rows = reg[reg["dataset"] == dataset]
+    if rows.empty:
+        return None
+    return rows.sort_values("created_at").iloc[-1]
+
+
+def load_registered(row: pd.Series) -> MoERiskClassifier:
+    """Load a registered model, checking its manifest is the one registered."""
+    path = Path(str(row["path"]))
+    if not (path / "manifest.json").is_file():
+        raise StoreError(f"registered model {row['model_id']} is missing its folder {path}.")
+    if _manifest_sha(path) != row["manifest_sha256"]:
+        raise StoreError(
+            f"model folder {path} was changed after registration (manifest sha256 differs); "
+            "refusing to load it."
+        )
+    return MoERiskClassifier.load(path)
+
+
+@dataclass(frozen=True)
+class ScoreResult:
+    """Where scores went and a summary of them."""
+
+    output: Path
+    rows: int
+    mean_pd: float
+    tier_counts: dict[str, int]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-JSON form."""
+        return {
+            "output": str(self.output),
+            "rows": self.rows,
+            "mean_pd": self.mean_pd,
+            "tier_counts": self.tier_counts,
+        }
+
+
+def score_frame(
+    model: MoERiskClassifier,
+    frame: pd.DataFrame,
+    *,
+    explain: bool = False,
+    scale: MasterScale | None = None,
+) -> pd.DataFrame:
+    """The input with ``pd``, ``grade`` and ``tier`` (and reason codes with ``explain``).
+
+    Raises
+    ------
+    SchemaError
+        When a column the model was trained on is missing (the message names them).
+    """
+    names = list(model.feature_names_in_)
+    missing = [c for c in names if c not in frame.columns]
+    if missing:
+        raise SchemaError(
+            f"the input lacks {len(missing)} column(s) the model was trained on: {missing[:10]}."
+        )
+    scale = scale or MasterScale()
+    proba = model.predict_proba(frame[names])[:, 1]
+    out = frame.copy()
+    out["pd"] = proba
+    out["grade"] = np.asarray(scale.grade(proba)).astype(int)
+    out["tier"] = np.asarray(scale.tier(proba)).astype(str)
+    if explain:
+        reasons = model.explain(frame[names]).to_frame()
+        for col in [c for c in reasons.columns if c.startswith("reason_")]:
+            out[col] = reasons[col].to_numpy()
+    return out
+
+
+def _write_atomic(frame: pd.DataFrame, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(fd)
+    try:
+        if path.suffix.lower() == ".parquet":
+            frame.to_parquet(tmp, index=False)
+        else:
+            frame.to_csv(tmp, index=False)
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def score_file(
+    model_dir: str | Path, input_path: str | Path, output_path: str | Path, *, explain: bool = False
+) -> ScoreResult:
+    """Score a file with a saved model and write the scores (CSV or Parquet) atomically."""
+    out = Path(output_path)
+    if out.suffix.lower() not in _SCORE_SUFFIXES:
+        raise DataFormatError(f"--out must end in .csv or .parquet; got {out.name!r}.")
+    model = MoERiskClassifier.load(model_dir)
+    frame = read_table(input_path)
+    scored = score_frame(model, frame, explain=explain)
+    _write_atomic(scored, out)
+    tiers = scored["tier"].value_counts()
+    return ScoreResult(
+        out, len(scored), float(scored["pd"].mean()), {str(k): int(v) for k, v in tiers.items()}
+    )
