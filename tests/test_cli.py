@@ -141,12 +141,20 @@ def test_riskmoe_run_end_to_end_as_a_process(tmp_path):
     result = json.loads(res.stdout)
     report = Path(result["report_path"])
     html = report.read_text(encoding="utf-8")
-    assert result["metrics"]["logistic"]["auc"] > 0.6
+    assert set(result["metrics"]) == {"moe", "lightgbm", "logistic"}
+    assert result["metrics"]["moe"]["auc"] > 0.7
+    assert result["metrics"]["logistic"]["auc"] > 0.7
+    usage = result["results"]["experts"]
+    assert len(usage) >= 2 and all(0.0 <= u <= 1.0 for u in usage.values())
+    credit = result["results"]["credit"]
+    assert credit["n"] == 300 and 0 < credit["el"] < credit["ead"]
     for section in (
         "Data quality and cleaning",
         "Model evaluation",
         "ROC curve",
         "Market risk (S&amp;P 500)",
+        "Mixture of experts: routing and reasons",
+        "Credit portfolio: grades, expected loss and capital",
         "Data lineage",
     ):
         assert section in html
@@ -156,9 +164,13 @@ def test_riskmoe_run_end_to_end_as_a_process(tmp_path):
     assert set(market) == {"historical", "ewma", "garch_t", "fhs"}
     assert 'src="http' not in html  # self-contained: no CDN
     with Store(tmp_path / "home" / "riskmoe.duckdb", read_only=True) as s:
-        assert {"german_credit", "german_credit_clean_train", "german_credit_scores"} <= set(
-            s.names()
-        )
+        stored = set(s.names())
+    assert {
+        "german_credit",
+        "german_credit_clean_train",
+        "german_credit_scores",
+        "german_credit_portfolio",
+    } <= stored
 
 
 def test_run_uses_bundled_data_without_shared(tmp_path, monkeypatch):

@@ -18,9 +18,10 @@ from riskmoe.data.store import Store, TableVersion
 from riskmoe.evaluation import DiscriminationReport
 from riskmoe.reporting import Report, write_html
 from riskmoe.workflow.context import RunConfig, RunContext, Stage
+from riskmoe.workflow.stages_credit import stage_credit
 from riskmoe.workflow.stages_data import stage_clean, stage_ingest, stage_load
 from riskmoe.workflow.stages_market import stage_market
-from riskmoe.workflow.stages_models import stage_evaluate, stage_fit
+from riskmoe.workflow.stages_models import stage_evaluate, stage_explain, stage_fit
 
 __all__ = ["RunConfig", "RunContext", "RunResult", "Stage", "default_stages", "run"]
 
@@ -75,8 +76,10 @@ def default_stages() -> list[Stage]:
         Stage("load", "load the dataset", stage_load),
         Stage("ingest", "ingest into the store", stage_ingest),
         Stage("clean", "split and clean (fitted on train)", stage_clean),
-        Stage("fit", "fit baseline models", stage_fit),
+        Stage("fit", "fit the MoE, LightGBM and logistic models", stage_fit),
         Stage("evaluate", "evaluate on the test split", stage_evaluate),
+        Stage("explain", "expert utilisation and reason codes", stage_explain),
+        Stage("credit", "grades, expected loss and capital", stage_credit),
         Stage("market", "market risk: VaR, ES and backtests", stage_market),
         Stage("report", "write the HTML report", stage_report),
     ]
