@@ -294,6 +294,31 @@ def _print_market(result: risk_jobs.MarketRiskResult, as_json: bool, what: str) 
     out.print(f"  ES  = {e.es:.4%} of value (a loss)")
 
 
+def _market_command(
+    source: str,
+    level: float,
+    method: str,
+    window: int,
+    horizon: int,
+    horizon_method: str,
+    column: str | None,
+    as_json: bool,
+    what: str,
+) -> None:
+    """The shared body of ``risk var`` and ``risk es`` (they differ in default level)."""
+    result = risk_jobs.market_risk(
+        source,
+        _settings(),
+        level=level,
+        method=method,
+        window=window or None,
+        horizon=horizon,
+        horizon_method=horizon_method,
+        column=column,
+    )
+    _print_market(result, as_json, what)
+
+
 @risk_app.command("var")
 @handles_errors
 def risk_var(
@@ -307,17 +332,7 @@ def risk_var(
     as_json: JsonOpt = False,
 ) -> None:
     """Value at risk (and ES) of a return series as of its last day; losses are positive."""
-    result = risk_jobs.market_risk(
-        source,
-        _settings(),
-        level=level,
-        method=method,
-        window=window or None,
-        horizon=horizon,
-        horizon_method=horizon_method,
-        column=column,
-    )
-    _print_market(result, as_json, "both")
+    _market_command(source, level, method, window, horizon, horizon_method, column, as_json, "both")
 
 
 @risk_app.command("es")
@@ -333,17 +348,7 @@ def risk_es(
     as_json: JsonOpt = False,
 ) -> None:
     """Expected shortfall (default 97.5%, the FRTB level) of a return series."""
-    result = risk_jobs.market_risk(
-        source,
-        _settings(),
-        level=level,
-        method=method,
-        window=window or None,
-        horizon=horizon,
-        horizon_method=horizon_method,
-        column=column,
-    )
-    _print_market(result, as_json, "es")
+    _market_command(source, level, method, window, horizon, horizon_method, column, as_json, "es")
 
 
 @risk_app.command("backtest")
@@ -467,13 +472,8 @@ def risk_grade(
     for _, c in result.changes.iterrows():
         out.print(
             f"  {c['entity']}: {c['old_grade']} -> {c['new_grade']} ({c['direction']}) on "
-            f"{pd_timestamp(c['as_of'])}"
+            f"{str(c['as_of'])[:10]}"
         )
-
-
-def pd_timestamp(value: Any) -> str:
-    """A date for printing."""
-    return str(value)[:10]
 
 
 # ---------------------------------------------------------------------------------------

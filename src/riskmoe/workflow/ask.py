@@ -7,6 +7,7 @@ which data is missing and the command that ingests it; nothing is estimated or i
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -252,19 +253,13 @@ def _events(store: Store, resolver: EntityResolver, code: str) -> tuple[list[Fac
     if not names:
         return [], []
     events = store.query('SELECT text, event_type FROM "cn_risk_events" WHERE is_risk_event = 1')
-    pattern = "|".join(map(_escape, names))
+    pattern = "|".join(map(re.escape, names))
     hits = events[events["text"].str.contains(pattern, regex=True, na=False)]
     src = _source(store, "cn_risk_events")
     facts = [Fact("operational", "risk_event_mentions", len(hits), src, "undated news corpus")]
     for kind, n in hits["event_type"].value_counts().head(5).items():
         facts.append(Fact("operational", f"event:{kind}", int(n), src, "undated news corpus"))
     return facts, []
-
-
-def _escape(name: str) -> str:
-    import re
-
-    return re.escape(name)
 
 
 def ask(text: str, settings: Settings, *, reference_date: date | None = None) -> Answer:
