@@ -149,3 +149,81 @@ def test_ingest_many_validates_every_frame_before_writing(store):
     with pytest.raises(SchemaError, match="has no columns"):
         store.ingest_many({"good": _frame(), "bad": pd.DataFrame(index=range(2))})
     assert store.versions() == []
+
+
+# -- log tables ------------------------------------------------------------------------
+def _events(ids: list[str], seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "event_id": ids,
+            "pd": rng.uniform(0, 1, len(ids)),
+            "n": np.arange(len(ids), dtype="int64"),
+            "at": pd.date_range("2024-01-01", periods=len(ids), freq="h"),
+            "ok": [True] * len(ids),
+        }
+    )
+
+
+def test_append_skips_replayed_keys_and_keeps_types(store):
+    assert store.append("scores", _events(["a", "b"]), key="event_id") == 2
+    assert store.append("scores", _events(["b", "c"], seed=1), key="event_id") == 1
+    got = store.table("scores").sort_values("event_id")
+    assert got["event_id"].tolist() == ["a", "b", "c"]
+    # "b" keeps its first value: a replay never overwrites
+    assert got["pd"].iloc[1] == pytest.approx(_events(["a", "b"])["pd"].iloc[1])
+    assert pd.api.types.is_datetime64_any_dtype(got["at"])
+    assert got["ok"].dtype == bool
+    assert store.log_names() == ["scores"] and store.names() == []
+
+
+def test_append_many_is_all_or_nothing(store, monkeypatch):
+    store.append("scores", _events(["a"]), key="event_id")
+    calls = []
+    original = store._insert_log_rows
+
+    def fail_on_second(name, frame, keys):
+        calls.append(name)
+        if len(calls) == 2:
+            raise RuntimeError("crash between the two tables")
+        return original(name, frame, keys)
+
+    monkeypatch.setattr(store, "_insert_log_rows", fail_on_second)
+    with pytest.raises(RuntimeError, match="crash between"):
+        store.append_many(
+            {"scores": (_events(["b"]), "event_id"), "alerts": (_events(["x"]), "event_id")}
+        )
+    assert store.table("scores")["event_id"].tolist() == ["a"]
+    assert store.log_names() == ["scores"]  # the new table was rolled back with its rows
+    monkeypatch.undo()
+    added = store.append_many(
+        {"scores": (_events(["b"]), "event_id"), "alerts": (_events(["x"]), "event_id")}
+    )
+    assert added == {"scores": 1, "alerts": 1}
+
+
+@pytest.mark.parametrize(
+    ("frame", "key", "match"),
+    [
+        (_events(["a", "a"]), "event_id", "repeats a key"),
+        (_events(["a"]), "id", "key columns"),
+        (_events(["a"]).assign(event_id=[None]), "event_id", "missing values"),
+    ],
+)
+def test_append_refuses_bad_batches(store, frame, key, match):
+    with pytest.raises(SchemaError, match=match):
+        store.append("scores", frame, key=key)
+    assert store.log_names() == []
+
+
+def test_log_and_versioned_tables_do_not_mix(store):
+    store.append("scores", _events(["a"]), key="event_id")
+    with pytest.raises(SchemaError, match="columns"):
+        store.append("scores", _events(["b"]).drop(columns="ok"), key="event_id")
+    with pytest.raises(SchemaError, match="keyed by"):
+        store.append("scores", _events(["b"]), key=("event_id", "n"))
+    with pytest.raises(SchemaError, match="log table"):
+        store.ingest("scores", _frame())
+    store.ingest("history", _frame())
+    with pytest.raises(SchemaError, match="versioned table"):
+        store.append("history", _events(["a"]), key="event_id")

@@ -5,6 +5,11 @@ Every ingested table is kept as an immutable version (``<name>__v<version>``), t
 table with its row count, columns and a content hash. Ingesting the same content again
 creates no new version. An ingest either completes (data table, view and version row
 together) or leaves the store exactly as it was.
+
+Records that arrive one at a time (stream scores, alerts, audit entries) go to *log
+tables* instead: :meth:`Store.append` adds rows to ``<name>`` keyed by a primary key, so
+a replayed record is skipped rather than doubled; :meth:`Store.append_many` commits rows
+to several log tables in one transaction.
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ __all__ = ["Store", "TableVersion", "content_sha256", "check_frame"]
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 _VERSIONS = "riskmoe_versions"
+_LOGS = "riskmoe_logs"
+_DUCKDB_TYPES = {"b": "BOOLEAN", "i": "BIGINT", "u": "BIGINT", "f": "DOUBLE", "M": "TIMESTAMP"}
 
 
 @dataclass(frozen=True)
@@ -88,7 +95,7 @@ def check_frame(name: str, frame: pd.DataFrame) -> None:
             f"table name {name!r} is not allowed; use lower-case letters, digits and "
             "underscores, starting with a letter (at most 63 characters)."
         )
-    if name == _VERSIONS or "__v" in name:
+    if name in (_VERSIONS, _LOGS) or "__v" in name:
         raise SchemaError(f"table name {name!r} is reserved by the store.")
     if not isinstance(frame, pd.DataFrame):
         raise SchemaError(f"expected a pandas DataFrame for {name!r}; got {type(frame).__name__}.")
@@ -161,6 +168,13 @@ class Store:
                     PRIMARY KEY (name, version)
                 )"""
             )
+            self._con.execute(
+                f"""CREATE TABLE IF NOT EXISTS {_LOGS} (
+                    name VARCHAR PRIMARY KEY,
+                    key_columns VARCHAR NOT NULL,
+                    created_at TIMESTAMP NOT NULL
+                )"""
+            )
 
     # -- lifecycle ---------------------------------------------------------------------
     def close(self) -> None:
@@ -211,6 +225,8 @@ class Store:
         plans: dict[str, TableVersion] = {}
         for name, frame in frames.items():
             check_frame(name, frame)
+            if self._log_keys(name) is not None:
+                raise SchemaError(f"{name!r} is a log table (see Store.append); not versioned.")
         created_at = datetime.now(UTC).replace(tzinfo=None)
         for name, frame in frames.items():
             sha = content_sha256(frame)
@@ -236,6 +252,133 @@ class Store:
                 raise StoreError(f"ingest of {names} failed and was rolled back: {exc}") from exc
             raise
         return plans
+
+    def append(self, name: str, frame: pd.DataFrame, key: str | tuple[str, ...]) -> int:
+        """Add rows to the log table ``name``, skipping rows whose key is already there.
+
+        The first append creates the table from the frame's columns, with ``key`` as its
+        primary key; later appends must bring exactly those columns.
+
+        Returns
+        -------
+        int
+            The number of rows actually added (replayed keys add nothing).
+
+        Raises
+        ------
+        SchemaError
+            If the frame cannot be stored, lacks a key column, repeats a key within
+            itself, or does not match the table's columns; nothing is written.
+        StoreError
+            If DuckDB refuses the write; nothing is written.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> with Store(":memory:") as store:
+        ...     rows = pd.DataFrame({"event_id": ["a", "b"], "pd": [0.01, 0.2]})
+        ...     first = store.append("scores", rows, key="event_id")
+        ...     again = store.append("scores", rows, key="event_id")
+        ...     (first, again, len(store.table("scores")))
+        (2, 0, 2)
+        """
+        return self.append_many({name: (frame, key)})[name]
+
+    def append_many(
+        self, batches: Mapping[str, tuple[pd.DataFrame, str | tuple[str, ...]]]
+    ) -> dict[str, int]:
+        """:meth:`append` to several log tables in ONE transaction: all rows, or none.
+
+        ``batches`` maps a table name to ``(frame, key)``. Returns the rows added per table.
+        """
+        if not batches:
+            raise SchemaError("append_many needs at least one table.")
+        plans: dict[str, tuple[pd.DataFrame, tuple[str, ...]]] = {}
+        for name, (frame, key) in batches.items():
+            plans[name] = (frame, self._check_log_frame(name, frame, key))
+        con = self._con
+        added: dict[str, int] = {}
+        con.execute("BEGIN TRANSACTION")
+        try:
+            for name, (frame, keys) in plans.items():
+                added[name] = self._insert_log_rows(name, frame, keys)
+            con.execute("COMMIT")
+        except BaseException as exc:
+            con.execute("ROLLBACK")
+            if isinstance(exc, duckdb.Error):
+                raise StoreError(
+                    f"append to {', '.join(batches)} failed and was rolled back: {exc}"
+                ) from exc
+            raise
+        return added
+
+    def _check_log_frame(
+        self, name: str, frame: pd.DataFrame, key: str | tuple[str, ...]
+    ) -> tuple[str, ...]:
+        check_frame(name, frame)
+        keys = (key,) if isinstance(key, str) else tuple(key)
+        missing = [k for k in keys if k not in frame.columns]
+        if not keys or missing:
+            raise SchemaError(f"log table {name!r}: key columns {missing or keys} not in frame.")
+        if frame.duplicated(subset=list(keys)).any():
+            raise SchemaError(f"log table {name!r}: the batch repeats a key {list(keys)}.")
+        if frame[list(keys)].isna().any().any():
+            raise SchemaError(f"log table {name!r}: key columns {list(keys)} hold missing values.")
+        if self.latest(name) is not None:
+            raise SchemaError(f"{name!r} is a versioned table; log tables need their own name.")
+        known = self._log_keys(name)
+        if known is not None:
+            if known != keys:
+                raise SchemaError(
+                    f"log table {name!r} is keyed by {list(known)}, not {list(keys)}."
+                )
+            have = list(self._con.execute(f'SELECT * FROM "{name}" LIMIT 0').df().columns)
+            if have != [str(c) for c in frame.columns]:
+                raise SchemaError(
+                    f"log table {name!r} has columns {have}; got {list(map(str, frame.columns))}."
+                )
+        return keys
+
+    def _log_keys(self, name: str) -> tuple[str, ...] | None:
+        try:
+            sql = f"SELECT key_columns FROM {_LOGS} WHERE name = ?"
+            rows = self._con.execute(sql, [name]).fetchall()
+        except duckdb.CatalogException:  # a read-only store written before log tables
+            return None
+        return tuple(json.loads(rows[0][0])) if rows else None
+
+    def _insert_log_rows(self, name: str, frame: pd.DataFrame, keys: tuple[str, ...]) -> int:
+        con = self._con
+        if self._log_keys(name) is None:
+            columns = ", ".join(
+                f'"{c}" {_DUCKDB_TYPES.get(frame[c].dtype.kind, "VARCHAR")}' for c in frame.columns
+            )
+            key_sql = ", ".join(f'"{k}"' for k in keys)
+            con.execute(f'CREATE TABLE "{name}" ({columns}, PRIMARY KEY ({key_sql}))')
+            con.execute(
+                f"INSERT INTO {_LOGS} VALUES (?, ?, ?)",
+                [name, json.dumps(list(keys)), datetime.now(UTC).replace(tzinfo=None)],
+            )
+        if frame.empty:
+            return 0
+        [(before,)] = con.execute(f'SELECT count(*) FROM "{name}"').fetchall()
+        con.register("_riskmoe_incoming", frame.reset_index(drop=True))
+        try:
+            con.execute(
+                f'INSERT INTO "{name}" SELECT * FROM _riskmoe_incoming ON CONFLICT DO NOTHING'
+            )
+        finally:
+            con.unregister("_riskmoe_incoming")
+        [(after,)] = con.execute(f'SELECT count(*) FROM "{name}"').fetchall()
+        return int(after) - int(before)
+
+    def log_names(self) -> list[str]:
+        """Names of the log tables (see :meth:`append`)."""
+        try:
+            rows = self._con.execute(f"SELECT name FROM {_LOGS} ORDER BY name").fetchall()
+        except duckdb.CatalogException:  # a read-only store written before log tables
+            return []
+        return [r[0] for r in rows]
 
     def _write(self, record: TableVersion, frame: pd.DataFrame) -> None:
         con = self._con
@@ -286,7 +429,7 @@ class Store:
         return [r[0] for r in rows]
 
     def table(self, name: str, version: int | None = None) -> pd.DataFrame:
-        """A stored table (the latest version unless ``version`` is given).
+        """A stored table (the latest version unless ``version`` is given), or a log table.
 
         Raises
         ------
@@ -294,8 +437,10 @@ class Store:
             If the table or version does not exist (the message lists what does).
         """
         found = self.versions(name)
+        if not found and version is None and self._log_keys(name) is not None:
+            return self._con.execute(f'SELECT * FROM "{name}"').df()
         if not found:
-            known = ", ".join(self.names()) or "none"
+            known = ", ".join(self.names() + self.log_names()) or "none"
             raise StoreError(f"no table {name!r} in the store; stored tables: {known}.")
         if version is None:
             chosen = found[-1]
