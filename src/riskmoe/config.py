@@ -57,6 +57,8 @@ class Settings(BaseSettings):
         Seconds to wait for a download to start answering.
     use_shared_data : bool
         Look in ``../shared/data`` at all (off in tests of the fallback chain).
+    redis_url : str or None
+        Redis for the monitoring stream (``redis://127.0.0.1:6379/0``); unset: in-process.
     """
 
     model_config = SettingsConfigDict(env_prefix="RISKMOE_", extra="ignore")
@@ -70,6 +72,7 @@ class Settings(BaseSettings):
     download_timeout: float = 10.0
     use_shared_data: bool = True
     random_state: int = 0
+    redis_url: str | None = None
 
     @field_validator("download_timeout")
     @classmethod
