@@ -108,7 +108,7 @@ def task_loss(logits: Tensor, batch: Batch, kinds: Sequence[TaskKind], aux_weigh
     logits : Tensor, shape (n, n_tasks)
     batch : Batch
     kinds : sequence of {"binary", "regression"}
-        Kind of each task; task 0 is binary.
+        Kind of each task; task 0 is binary (classifier) or regression (regressor: squared error).
     aux_weight : float
 
     Returns
@@ -116,9 +116,8 @@ def task_loss(logits: Tensor, batch: Batch, kinds: Sequence[TaskKind], aux_weigh
     Tensor
         Scalar loss.
     """
-    main = F.binary_cross_entropy_with_logits(
-        logits[:, 0], batch.targets[:, 0], weight=batch.weight, reduction="sum"
-    ) / batch.weight.sum().clamp_min(1e-12)
+    main = _main_loss(logits[:, 0], batch.targets[:, 0], batch.weight, kinds[0], "sum")
+    main = main / batch.weight.sum().clamp_min(1e-12)
     if len(kinds) == 1:
         return main
     aux = []
@@ -134,22 +133,32 @@ def task_loss(logits: Tensor, batch: Batch, kinds: Sequence[TaskKind], aux_weigh
     return main + aux_weight * torch.stack(aux).mean()
 
 
+def _main_loss(
+    output: Tensor, target: Tensor, weight: Tensor, kind: TaskKind, reduction: str
+) -> Tensor:
+    """Weighted log loss (binary) or squared error (regression, e.g. MoERiskRegressor)."""
+    if kind == "regression":
+        per_row = weight * (output - target).pow(2)
+        return per_row.sum() if reduction == "sum" else per_row
+    return F.binary_cross_entropy_with_logits(output, target, weight=weight, reduction=reduction)
+
+
 def _l1(net: MoENetwork) -> Tensor:
     terms = [p.abs().sum() for name, p in net.named_parameters() if p.ndim > 1]
     return torch.stack(terms).sum()
 
 
 @torch.no_grad()
-def _validation_loss(net: MoENetwork, batch: Batch, chunk: int = 8192) -> float:
+def _validation_loss(
+    net: MoENetwork, batch: Batch, chunk: int = 8192, kind: TaskKind = "binary"
+) -> float:
     net.eval()
     total, weight = 0.0, 0.0
     for start in range(0, batch.n_rows, chunk):
         idx = torch.arange(start, min(start + chunk, batch.n_rows))
         part = batch.take(idx)
         out = net(part.numeric, part.missing, part.categorical, tasks=[0])
-        loss = F.binary_cross_entropy_with_logits(
-            out.logits[:, 0], part.targets[:, 0], weight=part.weight, reduction="sum"
-        )
+        loss = _main_loss(out.logits[:, 0], part.targets[:, 0], part.weight, kind, "sum")
         total += float(loss)
         weight += float(part.weight.sum())
     return total / max(weight, 1e-12)
@@ -214,7 +223,9 @@ def train_network(
             opt.step()
             running += loss.item() * part.n_rows
             seen += part.n_rows
-        score = _validation_loss(net, val) if val is not None else running / max(seen, 1)
+        score = (
+            _validation_loss(net, val, kind=kinds[0]) if val is not None else running / max(seen, 1)
+        )
         history.append(score)
         if score < best - 1e-6 or not math.isfinite(best):
             best, best_epoch, since_best = score, epoch, 0
