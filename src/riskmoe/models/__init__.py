@@ -9,12 +9,13 @@ from riskmoe.models.baselines import (
     make_random_forest,
     make_scorecard,
 )
-from riskmoe.models.moe import Explanation, MoERiskClassifier
+from riskmoe.models.moe import Explanation, MoERiskClassifier, MoERiskRegressor
 
 __all__ = [
     "Explanation",
     "LightGBMClassifier",
     "MoERiskClassifier",
+    "MoERiskRegressor",
     "ParameterMatchedMLP",
     "make_lightgbm",
     "make_logistic",

@@ -4,32 +4,24 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
-import torch
-from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
-from sklearn.model_selection import train_test_split
-from sklearn.utils.validation import check_is_fitted
+from sklearn.base import ClassifierMixin
 
-from riskmoe.exceptions import NotFittedError
 from riskmoe.features import (
     EncodedFrame,
-    FeatureEmbedding,
-    FeatureGroup,
     FeatureGroupsSpec,
     NumericEmbeddingKind,
     TabularEncoder,
-    resolve_feature_groups,
 )
+from riskmoe.models.moe._base import _MoEBase, holdout
 from riskmoe.models.moe._calibration import Calibrator, fit_calibrator
 from riskmoe.models.moe._inputs import (
     AuxTask,
-    align_columns,
     as_frame,
     encode_aux_targets,
     encode_target,
@@ -39,10 +31,7 @@ from riskmoe.models.moe._network import MoEEnsemble, MoENetwork
 from riskmoe.models.moe._training import (
     Batch,
     TaskKind,
-    TrainConfig,
-    TrainResult,
     make_batch,
-    train_network,
 )
 
 if TYPE_CHECKING:
@@ -50,9 +39,6 @@ if TYPE_CHECKING:
 
 __all__ = ["MoERiskClassifier"]
 
-_PREDICT_CHUNK = 8192
-_AUTO_EXPERTS = 4  # routed experts when n_experts="auto" and there are fewer groups
-_AUTO_MAX_GROUPS = 8  # groups feature_groups="auto" may infer when n_experts="auto"
 _AUTO_ENSEMBLE_ROWS = 20_000  # n_ensemble="auto": about this many rows x members
 
 
@@ -84,7 +70,7 @@ def _seed_from(random_state: Any) -> int:
     )
 
 
-class MoERiskClassifier(ClassifierMixin, BaseEstimator):
+class MoERiskClassifier(ClassifierMixin, _MoEBase):
     """Mixture-of-Experts probability-of-default classifier for raw tabular data.
 
     Takes a raw frame the way LightGBM does: numeric columns with NaN (median-imputed with
@@ -292,67 +278,18 @@ class MoERiskClassifier(ClassifierMixin, BaseEstimator):
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
-        tags.input_tags.categorical = True
-        tags.input_tags.string = True
         tags.classifier_tags.multi_class = False
         return tags
 
     def _check_params(self) -> None:
-        def integer(name: str, low: int) -> int:
-            value = getattr(self, name)
-            if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < low:
-                raise ValueError(f"{name} must be an integer >= {low}; got {name}={value!r}.")
-            return int(value)
-
-        def real(name: str, low: float, high: float, *, closed_low: bool = True) -> None:
-            value = getattr(self, name)
-            ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
-            ok = ok and (value >= low if closed_low else value > low) and value <= high
-            if not ok:
-                bracket = "[" if closed_low else "("
-                raise ValueError(
-                    f"{name} must be a number in {bracket}{low}, {high}]; got {name}={value!r}."
-                )
-
-        top_k = integer("top_k", 1)
-        if self.n_experts != "auto":
-            n_experts = integer("n_experts", 1)
-            if n_experts < top_k:
-                raise ValueError(
-                    f"n_experts must be >= top_k; got n_experts={n_experts}, top_k={top_k}."
-                )
+        self._check_network_params()
         if self.n_ensemble != "auto":
-            integer("n_ensemble", 1)
-        for name, low in (
-            ("n_shared_experts", 0),
-            ("expert_hidden", 1),
-            ("d_embedding", 1),
-            ("n_bins", 1),
-            ("max_epochs", 1),
-            ("patience", 1),
-        ):
-            integer(name, low)
+            self._check_integer("n_ensemble", 1)
         if self.batch_size != "auto":
-            integer("batch_size", 1)
-        real("dropout", 0.0, 0.99)
-        real("learning_rate", 0.0, 10.0, closed_low=False)
-        real("weight_decay", 0.0, math.inf)
-        real("l1", 0.0, math.inf)
-        real("balance_coef", 0.0, math.inf)
-        real("z_loss_coef", 0.0, math.inf)
-        real("aux_task_weight", 0.0, math.inf)
-        real("validation_fraction", 0.0, 0.9)
-        choices: dict[str, tuple[Any, ...]] = {
-            "numeric_embedding": ("piecewise_linear", "periodic"),
-            "calibration": ("sigmoid", "isotonic", None),
-            "dispatch": ("sparse", "dense"),
-        }
-        for name, allowed in choices.items():
-            if getattr(self, name) not in allowed:
-                raise ValueError(
-                    f"{name} must be one of {allowed}; got {name}={getattr(self, name)!r}."
-                )
+            self._check_integer("batch_size", 1)
+        for name in ("l1", "aux_task_weight"):
+            self._check_real(name, 0.0, math.inf)
+        self._check_choice("calibration", ("sigmoid", "isotonic", None))
         cw = self.class_weight
         if not (cw is None or cw == "balanced" or isinstance(cw, Mapping)):
             raise ValueError(
@@ -363,12 +300,6 @@ class MoERiskClassifier(ClassifierMixin, BaseEstimator):
                 f"calibration={self.calibration!r} is fitted on held-out rows; set "
                 "validation_fraction > 0 or calibration=None."
             )
-
-    def _check_fitted(self) -> None:
-        try:
-            check_is_fitted(self, "module_")
-        except _SklearnNotFittedError as exc:
-            raise NotFittedError(str(exc)) from exc
 
     # -- fitting -----------------------------------------------------------------------------
 
@@ -411,18 +342,7 @@ class MoERiskClassifier(ClassifierMixin, BaseEstimator):
         aux_tasks, aux_y, aux_mask = encode_aux_targets(aux_targets, frame.shape[0])
 
         encoder = TabularEncoder(n_bins=self.n_bins).fit(frame)
-        groups = resolve_feature_groups(
-            self.feature_groups,
-            list(encoder.columns_),
-            max_groups=_AUTO_MAX_GROUPS if self.n_experts == "auto" else int(self.n_experts),
-        )
-        n_experts = max(_AUTO_EXPERTS, len(groups)) if self.n_experts == "auto" else self.n_experts
-        if n_experts < self.top_k:
-            raise ValueError(
-                f"n_experts must be >= top_k; got n_experts={n_experts} (resolved from "
-                f"{self.n_experts!r}), top_k={self.top_k}."
-            )
-        self.n_experts_ = int(n_experts)
+        groups = self._resolve_experts(encoder)  # sets n_experts_
         encoded = encoder.transform(frame)
         weight = self._row_weights(y01, classes)
         targets = np.column_stack([y01, aux_y]).astype(np.float32)
@@ -438,15 +358,9 @@ class MoERiskClassifier(ClassifierMixin, BaseEstimator):
         )
         full = make_batch(encoded, targets, mask, weight)
         n_train = n_rows - int(round(self.validation_fraction * n_rows))
-        config = TrainConfig(
-            learning_rate=float(self.learning_rate),
-            weight_decay=float(self.weight_decay),
+        config = self._train_config(
+            _auto_batch_size(n_train) if self.batch_size == "auto" else int(self.batch_size),
             l1=float(self.l1),
-            max_epochs=int(self.max_epochs),
-            patience=int(self.patience),
-            batch_size=_auto_batch_size(n_train)
-            if self.batch_size == "auto"
-            else int(self.batch_size),
             aux_task_weight=float(self.aux_task_weight),
         )
 
@@ -462,16 +376,7 @@ class MoERiskClassifier(ClassifierMixin, BaseEstimator):
         )
 
         self.classes_ = classes
-        self.n_features_in_ = frame.shape[1]
-        if has_names:
-            self.feature_names_in_ = np.asarray(list(frame.columns), dtype=object)
-        elif hasattr(self, "feature_names_in_"):
-            del self.feature_names_in_
-        self.encoder_ = encoder
-        self.feature_groups_ = groups
-        self.expert_names_ = [
-            f"routed_{n}[{groups[n % len(groups)].name}]" for n in range(self.n_experts_)
-        ]
+        self._set_inputs(frame, has_names, encoder, groups)
         self.n_ensemble_ = n_members
         self.aux_tasks_: list[AuxTask] = aux_tasks
         self.calibrator_: Calibrator = calibrator
@@ -482,40 +387,6 @@ class MoERiskClassifier(ClassifierMixin, BaseEstimator):
         self.n_parameters_ = int(sum(p.numel() for p in module.parameters()))
         self.n_active_parameters_ = self._active_parameters(module)
         return self
-
-    def _train_members(
-        self,
-        full: Batch,
-        y01: np.ndarray,
-        seeds: np.ndarray,
-        build: Callable[[], MoENetwork],
-        kinds: Sequence[TaskKind],
-        config: TrainConfig,
-    ) -> tuple[list[MoENetwork], list[TrainResult], np.ndarray]:
-        """Train one member per row of ``seeds`` (split, torch and order seeds).
-
-        Returns the members, their training results and the out-of-bag logits: for each
-        row, the mean logit of the members that held it out (NaN if none did).
-        """
-        members: list[MoENetwork] = []
-        results: list[TrainResult] = []
-        oob_sum, oob_count = np.zeros(full.n_rows), np.zeros(full.n_rows)
-        with torch.random.fork_rng(devices=[]):
-            for split_seed, torch_seed, order_seed in seeds.tolist():
-                train_idx, val_idx = self._split(y01, split_seed)
-                train = full.take(torch.from_numpy(train_idx))
-                val = full.take(torch.from_numpy(val_idx)) if val_idx.size else None
-                torch.manual_seed(torch_seed)
-                generator = torch.Generator().manual_seed(order_seed)
-                net = build()
-                results.append(train_network(net, train, val, kinds, config, generator))
-                members.append(net)
-                if val is not None:
-                    oob_sum[val_idx] += self._logits(MoEEnsemble([net]), val, [0])[:, 0]
-                    oob_count[val_idx] += 1
-        with np.errstate(invalid="ignore", divide="ignore"):
-            oob_logits = np.where(oob_count > 0, oob_sum / oob_count, np.nan)
-        return members, results, oob_logits
 
     def _row_weights(self, y01: np.ndarray, classes: np.ndarray) -> np.ndarray:
         cw = self.class_weight
@@ -537,82 +408,13 @@ class MoERiskClassifier(ClassifierMixin, BaseEstimator):
         return (w / w.mean()).astype(np.float32)
 
     def _split(self, y01: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
-        n = y01.shape[0]
-        idx = np.arange(n)
         counts = np.bincount(y01.astype(np.int64), minlength=2)
-        n_val = int(round(self.validation_fraction * n))
         # a holdout needs both classes on both sides; tiny data trains on everything
-        if self.validation_fraction == 0 or counts.min() < 2 or n_val < 2 or n - n_val < 2:
-            return idx, np.zeros(0, dtype=np.int64)
-        train_idx, val_idx = train_test_split(
-            idx, test_size=n_val, stratify=y01, random_state=seed % (2**32)
-        )
-        return np.sort(train_idx), np.sort(val_idx)
-
-    def _token_views(
-        self, encoder: TabularEncoder, groups: Sequence[FeatureGroup]
-    ) -> list[list[int] | None]:
-        position = {name: j for j, name in enumerate(encoder.feature_names)}
-        views: list[list[int] | None] = []
-        for n in range(self.n_experts_):
-            group = groups[n % len(groups)]
-            if len(group.columns) == len(position):
-                views.append(None)
-            else:
-                views.append(sorted(position[c] for c in group.columns))
-        return views
-
-    def _build_network(
-        self, encoder: TabularEncoder, views: Sequence[Sequence[int] | None], n_tasks: int
-    ) -> MoENetwork:
-        embedding = FeatureEmbedding(
-            encoder.bin_edges(),
-            encoder.cardinalities,
-            d_embedding=int(self.d_embedding),
-            kind=self.numeric_embedding,
-        )
-        return MoENetwork(
-            embedding,
-            views,
-            n_shared=int(self.n_shared_experts),
-            d_hidden=int(self.expert_hidden),
-            top_k=int(self.top_k),
-            n_tasks=n_tasks,
-            dropout=float(self.dropout),
-            noisy_gating=bool(self.noisy_gating),
-            balance_coef=float(self.balance_coef),
-            z_loss_coef=float(self.z_loss_coef),
-            dispatch=self.dispatch,
-        )
+        if counts.min() < 2:
+            return np.arange(y01.shape[0]), np.zeros(0, dtype=np.int64)
+        return holdout(y01.shape[0], self.validation_fraction, seed, stratify=y01)
 
     # -- fitted-state summaries --------------------------------------------------------------
-
-    @staticmethod
-    @torch.no_grad()
-    def _logits(
-        module: MoEEnsemble, batch: Batch, tasks: Sequence[int] | None = None
-    ) -> np.ndarray:
-        module.eval()
-        parts = []
-        for start in range(0, batch.n_rows, _PREDICT_CHUNK):
-            idx = torch.arange(start, min(start + _PREDICT_CHUNK, batch.n_rows))
-            part = batch.take(idx)
-            out = module(part.numeric, part.missing, part.categorical, tasks)
-            parts.append(out.logits.double().numpy())
-        return np.concatenate(parts, axis=0)
-
-    @torch.no_grad()
-    def _usage(self, module: MoEEnsemble, batch: Batch) -> np.ndarray:
-        counts = np.zeros(self.n_experts_)
-        for member in module.members:
-            assert isinstance(member, MoENetwork)
-            for start in range(0, batch.n_rows, _PREDICT_CHUNK):
-                idx = torch.arange(start, min(start + _PREDICT_CHUNK, batch.n_rows))
-                part = batch.take(idx)
-                tokens = member.tokens(part.numeric, part.missing, part.categorical)
-                routed = member.moe.route(tokens.flatten(1), [0])[0]
-                counts += (routed.gate_weights > 0).sum(0).double().numpy()
-        return counts / (batch.n_rows * len(module.members))
 
     def _active_parameters(self, module: MoEEnsemble) -> int:
         total = 0
@@ -631,26 +433,6 @@ class MoERiskClassifier(ClassifierMixin, BaseEstimator):
         return int(total)
 
     # -- prediction --------------------------------------------------------------------------
-
-    def _encode(self, X: Any) -> tuple[pd.DataFrame, EncodedFrame]:
-        self._check_fitted()
-        frame, has_names = as_frame(X)
-        fitted_with_names = hasattr(self, "feature_names_in_")
-        frame = align_columns(
-            frame,
-            has_names,
-            list(self.encoder_.columns_),
-            fitted_with_names,
-            type(self).__name__,
-        )
-        return frame, self.encoder_.transform(frame)
-
-    def _scoring_module(self) -> MoEEnsemble:
-        """The fitted network, switched to the current ``dispatch`` parameter."""
-        for member in self.module_.members:
-            assert isinstance(member, MoENetwork)
-            member.dispatch = self.dispatch
-        return self.module_
 
     def _batch(self, encoded: EncodedFrame) -> Batch:
         n = encoded.numeric.shape[0]

@@ -1,4 +1,8 @@
-"""Save / load a fitted MoERiskClassifier as safetensors + JSON, checked by a sha256 manifest.
+"""Save / load a fitted MoE estimator as safetensors + JSON, checked by a sha256 manifest.
+
+:func:`save_folder` / :func:`load_folder` hold the layout both estimators share;
+:func:`save_model` / :func:`load_model` add MoERiskClassifier's entries (the regressor adds
+its own in :mod:`riskmoe.models.moe._regressor`).
 
 Directory layout::
 
@@ -19,10 +23,10 @@ import hashlib
 import json
 import os
 import platform
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import torch
@@ -35,9 +39,12 @@ from riskmoe.models.moe._inputs import AuxTask
 from riskmoe.models.moe._network import MoEEnsemble
 
 if TYPE_CHECKING:
+    from riskmoe.models.moe._base import _MoEBase
     from riskmoe.models.moe._estimator import MoERiskClassifier
 
-__all__ = ["FILES", "load_model", "save_model"]
+__all__ = ["FILES", "load_folder", "load_model", "save_folder", "save_model"]
+
+_Model = TypeVar("_Model", bound="_MoEBase")
 
 FORMAT = "riskmoe.MoERiskClassifier"
 FORMAT_VERSION = 1
@@ -108,16 +115,43 @@ def _params_from_json(params: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def save_model(model: MoERiskClassifier, path: Path) -> Path:
-    """Write the four files of a fitted model into ``path`` (created if needed)."""
+def save_folder(
+    model: _MoEBase,
+    path: Path,
+    fmt: str,
+    *,
+    fitted: Mapping[str, Any],
+    preprocess: Mapping[str, Any],
+    versions: Mapping[str, str | None],
+) -> Path:
+    """Write the four files of a fitted MoE estimator into ``path`` (created if needed).
+
+    Parameters
+    ----------
+    model : MoERiskClassifier or MoERiskRegressor
+        Fitted.
+    path : pathlib.Path
+    fmt : str
+        The ``format`` written into config.json and the manifest.
+    fitted : mapping
+        The estimator's own fitted metadata, added to the shared entries of
+        ``config["fitted"]`` (inputs, groups, experts, members, usage, history).
+    preprocess : mapping
+        Added to preprocess.json next to the encoder's state.
+    versions : mapping
+        Library versions recorded in the manifest besides riskmoe, torch and python.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
     path.mkdir(parents=True, exist_ok=True)
-    classes = model.classes_
     config = {
-        "format": FORMAT,
+        "format": fmt,
         "format_version": FORMAT_VERSION,
         "params": _params_to_json(model.get_params(deep=False)),
         "fitted": {
-            "classes": {"dtype": str(classes.dtype), "values": _jsonable(classes.tolist())},
             "n_features_in": int(model.n_features_in_),
             "feature_names_in": (
                 [str(c) for c in model.feature_names_in_]
@@ -126,35 +160,28 @@ def save_model(model: MoERiskClassifier, path: Path) -> Path:
             ),
             "feature_groups": [g.to_dict() for g in model.feature_groups_],
             "expert_names": list(model.expert_names_),
-            "aux_tasks": [t.to_dict() for t in model.aux_tasks_],
             "n_members": len(model.module_.members),
             "expert_usage": [float(v) for v in model.expert_usage_],
             "best_epochs": [int(v) for v in model.best_epochs_],
             "history": [[float(v) for v in h] for h in model.history_],
             "n_parameters": int(model.n_parameters_),
-            "n_active_parameters": int(model.n_active_parameters_),
+            **fitted,
         },
-    }
-    preprocess = {
-        "encoder": model.encoder_.to_dict(),
-        "calibration": model.calibrator_.to_dict(),
     }
     tensors = {k: v.detach().contiguous().clone() for k, v in model.module_.state_dict().items()}
     _write(path / CONFIG, _canonical(config))
-    _write(path / PREPROCESS, _canonical(preprocess))
+    _write(path / PREPROCESS, _canonical({"encoder": model.encoder_.to_dict(), **preprocess}))
     tmp = path / (WEIGHTS + ".tmp")
     save_file(tensors, str(tmp), metadata={"format": "pt"})
     os.replace(tmp, path / WEIGHTS)
     body = {
-        "format": FORMAT,
+        "format": fmt,
         "format_version": FORMAT_VERSION,
         "files": {name: _sha256(path / name) for name in FILES},
         "versions": {
             "riskmoe": _version("riskmoe"),
             "torch": torch.__version__,
-            "numpy": np.__version__,
-            "scikit-learn": _version("scikit-learn"),
-            "safetensors": _version("safetensors"),
+            **versions,
             "python": platform.python_version(),
         },
     }
@@ -163,8 +190,29 @@ def save_model(model: MoERiskClassifier, path: Path) -> Path:
     return path
 
 
-def _verify(path: Path) -> dict[str, Any]:
-    """Check the manifest and every file hash; return the manifest."""
+def save_model(model: MoERiskClassifier, path: Path) -> Path:
+    """Write the four files of a fitted classifier into ``path`` (created if needed)."""
+    classes = model.classes_
+    return save_folder(
+        model,
+        path,
+        FORMAT,
+        fitted={
+            "classes": {"dtype": str(classes.dtype), "values": _jsonable(classes.tolist())},
+            "aux_tasks": [t.to_dict() for t in model.aux_tasks_],
+            "n_active_parameters": int(model.n_active_parameters_),
+        },
+        preprocess={"calibration": model.calibrator_.to_dict()},
+        versions={
+            "numpy": np.__version__,
+            "scikit-learn": _version("scikit-learn"),
+            "safetensors": _version("safetensors"),
+        },
+    )
+
+
+def _verify(path: Path, fmt: str = FORMAT) -> dict[str, Any]:
+    """Check the manifest, its ``format`` (``fmt``) and every file hash; return the manifest."""
     if not path.is_dir():
         raise DataError(f"model directory {str(path)!r} does not exist.")
     manifest_path = path / MANIFEST
@@ -189,8 +237,8 @@ def _verify(path: Path) -> dict[str, Any]:
             f"{MANIFEST} in {str(path)!r} failed its integrity check: its content does not "
             "match its digest; the model directory was modified after saving. Refusing to load."
         )
-    if manifest.get("format") != FORMAT:
-        raise DataError(f"{str(path)!r} holds {manifest.get('format')!r}, not {FORMAT!r}.")
+    if manifest.get("format") != fmt:
+        raise DataError(f"{str(path)!r} holds {manifest.get('format')!r}, not {fmt!r}.")
     files = manifest.get("files", {})
     for name in FILES:
         file = path / name
@@ -208,18 +256,42 @@ def _verify(path: Path) -> dict[str, Any]:
     return manifest
 
 
-def load_model(cls: type[MoERiskClassifier], path: Path) -> MoERiskClassifier:
-    """Verify, then rebuild a fitted model saved by :func:`save_model`."""
-    _verify(path)
+def load_folder(
+    cls: type[_Model],
+    path: Path,
+    fmt: str,
+    restore: Callable[[_Model, Mapping[str, Any], Mapping[str, Any]], int],
+) -> _Model:
+    """Verify, then rebuild a fitted MoE estimator saved by :func:`save_folder`.
+
+    Parameters
+    ----------
+    cls : type
+        The estimator class; built from the saved parameters.
+    path : pathlib.Path
+    fmt : str
+        The ``format`` the manifest must name.
+    restore : callable
+        ``restore(model, fitted, preprocess)`` sets the estimator's own fitted attributes
+        from config.json's ``fitted`` and preprocess.json, and returns the network's
+        number of tasks.
+
+    Returns
+    -------
+    The fitted estimator.
+
+    Raises
+    ------
+    DataError
+        If the folder or a file is missing, altered (hash mismatch) or malformed.
+    """
+    _verify(path, fmt)
     try:
         config = json.loads((path / CONFIG).read_text("utf-8"))
         preprocess = json.loads((path / PREPROCESS).read_text("utf-8"))
         fitted = config["fitted"]
         model = cls(**_params_from_json(config["params"]))
-        classes = fitted["classes"]
-        model.classes_ = np.asarray(
-            classes["values"], dtype=object if classes["dtype"] == "object" else classes["dtype"]
-        )
+        n_tasks = restore(model, fitted, preprocess)
         model.n_features_in_ = int(fitted["n_features_in"])
         if fitted["feature_names_in"] is not None:
             model.feature_names_in_ = np.asarray(fitted["feature_names_in"], dtype=object)
@@ -228,13 +300,11 @@ def load_model(cls: type[MoERiskClassifier], path: Path) -> MoERiskClassifier:
             FeatureGroup(str(g["name"]), tuple(str(c) for c in g["columns"]))
             for g in fitted["feature_groups"]
         )
-        aux_tasks = [AuxTask(**t) for t in fitted["aux_tasks"]]
         model.n_experts_ = len(fitted["expert_names"])
-        model.n_ensemble_ = int(fitted["n_members"])
         views = model._token_views(encoder, groups)
         with torch.random.fork_rng(devices=[]):
             members = [
-                model._build_network(encoder, views, n_tasks=1 + len(aux_tasks))
+                model._build_network(encoder, views, n_tasks)
                 for _ in range(int(fitted["n_members"]))
             ]
         module = MoEEnsemble(members)
@@ -243,16 +313,32 @@ def load_model(cls: type[MoERiskClassifier], path: Path) -> MoERiskClassifier:
         model.encoder_ = encoder
         model.feature_groups_ = groups
         model.expert_names_ = [str(n) for n in fitted["expert_names"]]
-        model.aux_tasks_ = aux_tasks
-        model.calibrator_ = Calibrator.from_dict(preprocess["calibration"])
         model.module_ = module
         model.best_epochs_ = [int(v) for v in fitted["best_epochs"]]
         model.history_ = [tuple(float(v) for v in h) for h in fitted["history"]]
         model.expert_usage_ = np.asarray(fitted["expert_usage"], dtype=np.float64)
         model.n_parameters_ = int(fitted["n_parameters"])
-        model.n_active_parameters_ = int(fitted["n_active_parameters"])
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:
         if isinstance(exc, DataError | SchemaError):
             raise
         raise DataError(f"the saved model in {str(path)!r} is malformed: {exc!r}") from exc
     return model
+
+
+def _restore_classifier(
+    model: MoERiskClassifier, fitted: Mapping[str, Any], preprocess: Mapping[str, Any]
+) -> int:
+    classes = fitted["classes"]
+    model.classes_ = np.asarray(
+        classes["values"], dtype=object if classes["dtype"] == "object" else classes["dtype"]
+    )
+    model.aux_tasks_ = [AuxTask(**t) for t in fitted["aux_tasks"]]
+    model.n_ensemble_ = int(fitted["n_members"])
+    model.calibrator_ = Calibrator.from_dict(preprocess["calibration"])
+    model.n_active_parameters_ = int(fitted["n_active_parameters"])
+    return 1 + len(model.aux_tasks_)
+
+
+def load_model(cls: type[MoERiskClassifier], path: Path) -> MoERiskClassifier:
+    """Verify, then rebuild a fitted classifier saved by :func:`save_model`."""
+    return load_folder(cls, path, FORMAT, _restore_classifier)

@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
+from riskmoe.models.moe._base import routed_share
 from riskmoe.models.moe._calibration import fit_calibrator
 from riskmoe.models.moe._inputs import as_frame, encode_target
 from riskmoe.models.moe._layers import Router
 from riskmoe.models.moe._network import MoEEnsemble, MoENetwork
-from riskmoe.models.moe._regressor import routed_share
 from riskmoe.models.moe._training import TrainConfig, make_batch, train_network
 
 if TYPE_CHECKING:
