@@ -3,7 +3,17 @@
 Each command group lives in its own module and registers itself on :data:`app` when imported.
 """
 
-from riskmoe.cli import data, models, names, risk, run  # noqa: F401  (registers commands)
+from riskmoe.cli import (  # noqa: F401  (registers commands)
+    advise,
+    data,
+    export,
+    models,
+    monitor,
+    names,
+    risk,
+    run,
+    serve,
+)
 from riskmoe.cli._app import app
 
 __all__ = ["app", "main"]

@@ -30,9 +30,36 @@ def train(
     out_dir: Annotated[Path, typer.Option("--out", help="New folder for the model.")],
     option: OptionOpt = None,
     test_size: Annotated[float, typer.Option(help="Held-out share for the metrics.")] = 0.2,
+    distributed: Annotated[
+        bool, typer.Option(help="Train with DDP under torchrun (gloo on CPU).")
+    ] = False,
+    nproc: Annotated[int, typer.Option(help="Processes with --distributed.")] = 2,
     as_json: JsonOpt = False,
 ) -> None:
     """Train the MoE model, evaluate it on a held-out split, save and register it."""
+    if distributed:
+        from riskmoe.workflow.distributed import train_distributed
+
+        with err.status(f"training the MoE on {dataset} with {nproc} DDP processes"):
+            ddp = train_distributed(
+                dataset,
+                out_dir,
+                load_settings(),
+                nproc=nproc,
+                test_size=test_size,
+                **parse_options(option),
+            )
+        if as_json:
+            print_json(ddp.to_dict())
+            return
+        t, dm = ddp.train, ddp.train["metrics"]
+        out.print(
+            f"{t['model_id']}: {ddp.world_size} processes ({ddp.backend}), "
+            f"{ddp.seconds:.0f} s; {t['n_train']:,} training rows; held-out {t['n_test']:,} "
+            f"rows: AUC {dm['auc']:.4f}, KS {dm['ks']:.4f}, Brier {dm['brier']:.4f}; "
+            f"saved to {t['path']}"
+        )
+        return
     with err.status(f"training the MoE on {dataset}"):
         res = model_jobs.train(
             dataset, out_dir, load_settings(), test_size=test_size, **parse_options(option)
@@ -62,11 +89,20 @@ def score(
     input_path: Annotated[Path, typer.Option("--input", help="CSV / Parquet / XLSX to score.")],
     out_path: Annotated[Path, typer.Option("--out", help="Scores file (.csv or .parquet).")],
     explain: Annotated[bool, typer.Option(help="Add the top three reason codes per row.")] = False,
+    model_format: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="torch (the saved model), onnx or onnx-int8 (its `riskmoe export`).",
+        ),
+    ] = "torch",
     as_json: JsonOpt = False,
 ) -> None:
     """Score a file: PD, master-scale grade and tier per row (and reason codes)."""
     with err.status(f"scoring {input_path}"):
-        res = model_jobs.score_file(model, input_path, out_path, explain=explain)
+        res = model_jobs.score_file(
+            model, input_path, out_path, explain=explain, model_format=model_format
+        )
     if as_json:
         print_json(res.to_dict())
         return

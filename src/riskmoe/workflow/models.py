@@ -27,16 +27,22 @@ from riskmoe.data.store import Store, TableVersion
 from riskmoe.evaluation import ProbabilityMetrics, probability_metrics
 from riskmoe.exceptions import DataFormatError, SchemaError, StoreError
 from riskmoe.models import MoERiskClassifier
+from riskmoe.models.moe import OnnxMoEScorer
 from riskmoe.risk import MasterScale
+from riskmoe.workflow.export import SCORING_FORMATS, open_onnx_scorer
 
 __all__ = [
     "REGISTRY_TABLE",
+    "ACTIVATION_TABLE",
     "ScoreResult",
     "TrainResult",
+    "activate_model",
+    "active_model",
     "latest_model",
     "registered_models",
     "score_file",
     "score_frame",
+    "serving_model",
     "train",
 ]
 
@@ -91,13 +97,15 @@ def train(
     *,
     test_size: float = 0.2,
     model_params: dict[str, Any] | None = None,
+    model_class: type[MoERiskClassifier] = MoERiskClassifier,
     **options: Any,
 ) -> TrainResult:
     """Train :class:`MoERiskClassifier` on a dataset, evaluate it on a held-out split,
     save it to ``out_dir`` and register it.
 
     The saved model is the one evaluated (fitted on the training split only), so the
-    registered metrics are honest out-of-sample figures.
+    registered metrics are honest out-of-sample figures. ``model_class`` may be a subclass
+    with another training loop (``DistributedMoERiskClassifier`` under ``torchrun``).
     """
     if not 0.05 <= test_size <= 0.5:
         raise ValueError(f"test_size must be in [0.05, 0.5]; got {test_size}.")
@@ -114,7 +122,7 @@ def train(
         "feature_groups": dict(ds.feature_groups),
     }
     params.update(model_params or {})
-    model = MoERiskClassifier(**params).fit(X_tr, y_tr)
+    model = model_class(**params).fit(X_tr, y_tr)
     metrics = probability_metrics(y_te.to_numpy(), model.predict_proba(X_te)[:, 1])
     model.save(out)
     created = datetime.now(UTC).replace(tzinfo=None)
@@ -184,6 +192,69 @@ def load_registered(row: pd.Series) -> MoERiskClassifier:
     return MoERiskClassifier.load(path)
 
 
+ACTIVATION_TABLE = "model_activations"
+
+
+def activate_model(store: Store, model_id: str, *, by: str = "") -> pd.Series:
+    """Make a registered model the one scoring uses (the newest activation wins).
+
+    The model is loaded first, so a folder changed after registration (manifest or any
+    weight file) is refused and nothing is recorded. Activations are an append-only log
+    table (``model_activations``): the history of which model served when is kept.
+
+    Raises
+    ------
+    StoreError
+        If no registered model has that id, or its folder is missing or changed.
+    DataError
+        If a file in the folder fails its manifest hash.
+    """
+    reg = registered_models(store)
+    rows = reg[reg["model_id"] == model_id]
+    if rows.empty:
+        have = ", ".join(map(str, reg["model_id"])) or "none"
+        raise StoreError(f"no registered model {model_id!r}; registered: {have}.")
+    row = rows.iloc[-1]
+    load_registered(row)
+    at = datetime.now(UTC).replace(tzinfo=None)
+    activation = pd.DataFrame(
+        [
+            {
+                "activation_id": f"{model_id}@{at.isoformat()}",
+                "model_id": model_id,
+                "activated_at": pd.Timestamp(at),
+                "activated_by": by,
+            }
+        ]
+    )
+    store.append(ACTIVATION_TABLE, activation, key="activation_id")
+    return row
+
+
+def active_model(store: Store) -> pd.Series | None:
+    """The registry row of the most recently activated model, or None if none was."""
+    if ACTIVATION_TABLE not in store.log_names():
+        return None
+    last = store.query(
+        f'SELECT model_id FROM "{ACTIVATION_TABLE}" ORDER BY activated_at DESC LIMIT 1'
+    )
+    reg = registered_models(store)
+    rows = reg[reg["model_id"] == last["model_id"].iloc[0]] if len(last) else reg.iloc[:0]
+    return None if rows.empty else rows.iloc[-1]
+
+
+def serving_model(store: Store, dataset: str | None = None) -> pd.Series | None:
+    """The model scoring should use: the active one, else the newest registered
+    (on ``dataset`` when given), else None."""
+    active = active_model(store)
+    if active is not None and (dataset is None or active["dataset"] == dataset):
+        return active
+    if dataset is not None:
+        return latest_model(store, dataset)
+    reg = registered_models(store)
+    return None if reg.empty else reg.sort_values("created_at").iloc[-1]
+
+
 @dataclass(frozen=True)
 class ScoreResult:
     """Where scores went and a summary of them."""
@@ -204,7 +275,7 @@ class ScoreResult:
 
 
 def score_frame(
-    model: MoERiskClassifier,
+    model: MoERiskClassifier | OnnxMoEScorer,
     frame: pd.DataFrame,
     *,
     explain: bool = False,
@@ -230,6 +301,8 @@ def score_frame(
     out["grade"] = np.asarray(scale.grade(proba)).astype(int)
     out["tier"] = np.asarray(scale.tier(proba)).astype(str)
     if explain:
+        if not isinstance(model, MoERiskClassifier):
+            raise ValueError("reason codes (--explain) need the PyTorch model; drop --format onnx.")
         reasons = model.explain(frame[names]).to_frame()
         for col in [c for c in reasons.columns if c.startswith("reason_")]:
             out[col] = reasons[col].to_numpy()
@@ -251,13 +324,30 @@ def _write_atomic(frame: pd.DataFrame, path: Path) -> None:
 
 
 def score_file(
-    model_dir: str | Path, input_path: str | Path, output_path: str | Path, *, explain: bool = False
+    model_dir: str | Path,
+    input_path: str | Path,
+    output_path: str | Path,
+    *,
+    explain: bool = False,
+    model_format: str = "torch",
 ) -> ScoreResult:
-    """Score a file with a saved model and write the scores (CSV or Parquet) atomically."""
+    """Score a file with a saved model and write the scores (CSV or Parquet) atomically.
+
+    ``model_format``: ``"torch"`` (the saved model), ``"onnx"`` or ``"onnx-int8"`` (its
+    export from ``riskmoe export``, scored by onnxruntime with the same preprocessing).
+    """
     out = Path(output_path)
     if out.suffix.lower() not in _SCORE_SUFFIXES:
         raise DataFormatError(f"--out must end in .csv or .parquet; got {out.name!r}.")
-    model = MoERiskClassifier.load(model_dir)
+    if model_format not in SCORING_FORMATS:
+        raise ValueError(
+            f"unknown model format {model_format!r}; allowed: {', '.join(SCORING_FORMATS)}."
+        )
+    model: MoERiskClassifier | OnnxMoEScorer
+    if model_format == "torch":
+        model = MoERiskClassifier.load(model_dir)
+    else:
+        model = open_onnx_scorer(model_dir, model_format)
     frame = read_table(input_path)
     scored = score_frame(model, frame, explain=explain)
     _write_atomic(scored, out)

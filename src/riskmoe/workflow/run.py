@@ -18,10 +18,12 @@ from riskmoe.data.store import Store, TableVersion
 from riskmoe.evaluation import DiscriminationReport
 from riskmoe.reporting import Report, write_html
 from riskmoe.workflow.context import RunConfig, RunContext, Stage
+from riskmoe.workflow.stages_advice import stage_advice
 from riskmoe.workflow.stages_credit import stage_credit
 from riskmoe.workflow.stages_data import stage_clean, stage_ingest, stage_load
 from riskmoe.workflow.stages_market import stage_market
 from riskmoe.workflow.stages_models import stage_evaluate, stage_explain, stage_fit
+from riskmoe.workflow.stages_monitor import stage_monitor
 
 __all__ = ["RunConfig", "RunContext", "RunResult", "Stage", "default_stages", "run"]
 
@@ -81,6 +83,8 @@ def default_stages() -> list[Stage]:
         Stage("explain", "expert utilisation and reason codes", stage_explain),
         Stage("credit", "grades, expected loss and capital", stage_credit),
         Stage("market", "market risk: VaR, ES and backtests", stage_market),
+        Stage("monitor", "replay held-out cases as a stream: drift, alerts", stage_monitor),
+        Stage("advice", "pricing, limits and recommendations", stage_advice),
         Stage("report", "write the HTML report", stage_report),
     ]
 
