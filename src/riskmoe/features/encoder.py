@@ -8,6 +8,7 @@ no pickle.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -156,6 +157,13 @@ def _as_keys(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     keys = np.array(keys, dtype=object)
     keys[missing] = ""
     return keys, missing
+
+
+@functools.lru_cache(maxsize=4096)
+def _vocabulary(categories: tuple[str, ...]) -> pd.Index:
+    """The lookup index of a fitted vocabulary, built once (scoring one record at a time
+    would otherwise rebuild it on every call)."""
+    return pd.Index(list(categories), dtype=object)
 
 
 def _quantile_edges(values: np.ndarray, n_bins: int) -> tuple[float, ...]:
@@ -343,7 +351,7 @@ class TabularEncoder:
             s = frame[cat.name]
             _check_supported_dtype(cat.name, s)
             keys, nan = _as_keys(s)
-            vocab = pd.Index(list(cat.categories), dtype=object)
+            vocab = _vocabulary(cat.categories)
             codes = vocab.get_indexer(pd.Index(keys, dtype=object)).astype(np.int64)
             idx = np.where(codes >= 0, codes + _FIRST_CATEGORY, UNSEEN_INDEX)
             idx[nan] = MISSING_INDEX
