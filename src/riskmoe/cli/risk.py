@@ -74,15 +74,20 @@ def _market_command(
     _print_market(result, as_json, what)
 
 
+HistoryOpt = Annotated[int, typer.Option("--window", help="Days of history (0 = all).")]
+HorizonOpt = Annotated[int, typer.Option("--horizon", help="Horizon in days.")]
+HorizonMethodOpt = Annotated[str, typer.Option("--horizon-method", help="sqrt or simulation.")]
+
+
 @risk_app.command("var")
 @handles_errors
 def risk_var(
     source: SourceArg,
     level: LevelOpt = 0.99,
     method: MethodOpt = "historical",
-    window: Annotated[int, typer.Option(help="Days of history (0 = all).")] = 250,
-    horizon: Annotated[int, typer.Option(help="Horizon in days.")] = 1,
-    horizon_method: Annotated[str, typer.Option(help="sqrt or simulation.")] = "sqrt",
+    window: HistoryOpt = 250,
+    horizon: HorizonOpt = 1,
+    horizon_method: HorizonMethodOpt = "sqrt",
     column: ColumnOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -96,9 +101,9 @@ def risk_es(
     source: SourceArg,
     level: LevelOpt = 0.975,
     method: MethodOpt = "historical",
-    window: Annotated[int, typer.Option(help="Days of history (0 = all).")] = 250,
-    horizon: Annotated[int, typer.Option(help="Horizon in days.")] = 1,
-    horizon_method: Annotated[str, typer.Option(help="sqrt or simulation.")] = "sqrt",
+    window: HistoryOpt = 250,
+    horizon: HorizonOpt = 1,
+    horizon_method: HorizonMethodOpt = "sqrt",
     column: ColumnOpt = None,
     as_json: JsonOpt = False,
 ) -> None:

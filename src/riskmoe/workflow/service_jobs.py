@@ -7,6 +7,7 @@ plain frames or dicts; a table that does not exist yet gives an empty result.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -151,6 +152,32 @@ def portfolio_scores(store: Store, table: str) -> tuple[np.ndarray, np.ndarray] 
     return frame["y"].to_numpy(dtype=float), frame["pd"].to_numpy(dtype=float)
 
 
+def quality_figures(
+    quality: Mapping[str, Any], calibration_title: str = "Calibration"
+) -> tuple[Figure, Figure]:
+    """The ROC and calibration figures of :func:`score_quality`'s result."""
+    roc, cal = quality["roc"], quality["calibration"]
+    return (
+        Figure(
+            "ROC",
+            [Trace("model", roc["fpr"], roc["tpr"]), Trace("chance", [0, 1], [0, 1], "dash")],
+            "false positive rate",
+            "true positive rate",
+            square=True,
+        ),
+        Figure(
+            calibration_title,
+            [
+                Trace("model", cal["prob_pred"], cal["prob_true"]),
+                Trace("perfect", [0, 1], [0, 1], "dash"),
+            ],
+            "predicted PD",
+            "observed default rate",
+            square=True,
+        ),
+    )
+
+
 def score_quality(y: np.ndarray, p: np.ndarray, *, n_bins: int = 10) -> dict[str, Any]:
     """Held-out metrics, ROC points and the calibration curve of scores ``p``."""
     from sklearn.metrics import roc_curve
@@ -199,30 +226,9 @@ def _portfolio_section(store: Store, table: str) -> Section:
     summary = f"{int(by['n'].sum()):,} held-out exposures graded on the master scale."
     if scores is not None and len(set(scores[0].tolist())) == 2:
         q = score_quality(*scores)
-        cal, m = q["calibration"], q["metrics"]
+        m = q["metrics"]
         summary += f" AUC {m['auc']:.3f}, KS {m['ks']:.3f}, Brier {m['brier']:.4f}."
-        figures += [
-            Figure(
-                "ROC",
-                [
-                    Trace("model", q["roc"]["fpr"], q["roc"]["tpr"]),
-                    Trace("chance", [0, 1], [0, 1], "dash"),
-                ],
-                "false positive rate",
-                "true positive rate",
-                square=True,
-            ),
-            Figure(
-                "Calibration",
-                [
-                    Trace("model", cal["prob_pred"], cal["prob_true"]),
-                    Trace("perfect", [0, 1], [0, 1], "dash"),
-                ],
-                "predicted PD",
-                "observed default rate",
-                square=True,
-            ),
-        ]
+        figures += list(quality_figures(q))
     return Section(
         table,
         f"Portfolio {table}: grades, EL and capital",

@@ -563,35 +563,13 @@ def models_page(request: Request) -> Response:
         if scores is None or len(set(scores[0].tolist())) < 2:
             continue
         q = jobs.score_quality(*scores)
-        cal = q["calibration"]
         m = q["metrics"]
         sections.append(
             Section(
                 f"quality-{name}",
                 f"ROC and calibration 区分度与校准: {name}",
                 f"Held-out scores of riskmoe run: AUC {m['auc']:.3f}, Brier {m['brier']:.4f}.",
-                figures=(
-                    Figure(
-                        "ROC",
-                        [
-                            Trace("model", q["roc"]["fpr"], q["roc"]["tpr"]),
-                            Trace("chance", [0, 1], [0, 1], "dash"),
-                        ],
-                        "false positive rate",
-                        "true positive rate",
-                        square=True,
-                    ),
-                    Figure(
-                        "Calibration 校准",
-                        [
-                            Trace("model", cal["prob_pred"], cal["prob_true"]),
-                            Trace("perfect", [0, 1], [0, 1], "dash"),
-                        ],
-                        "predicted PD",
-                        "observed default rate",
-                        square=True,
-                    ),
-                ),
+                figures=jobs.quality_figures(q, "Calibration 校准"),
             )
         )
     return _page(
