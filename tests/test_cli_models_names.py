@@ -68,6 +68,26 @@ def test_train_registers_and_score_writes_grades(home, trained, tmp_path):
         assert reason.split(" = ")[0] in columns  # reason codes name real columns
 
 
+def test_score_without_model_uses_the_registered_one(home, trained, tmp_path):
+    src = tmp_path / "applicants.csv"
+    load_dataset("german_credit").frame.head(10).drop(columns="bad").to_csv(src, index=False)
+    by_default = _json("score", "--input", str(src), "--out", str(tmp_path / "a.csv"))
+    named = _json(
+        "score", "--model", str(trained), "--input", str(src), "--out", str(tmp_path / "b.csv")
+    )
+    assert by_default["rows"] == named["rows"] == 10
+    assert by_default["mean_pd"] == named["mean_pd"]
+
+
+def test_score_without_model_and_nothing_registered_says_what_to_do(home, tmp_path):
+    src = tmp_path / "applicants.csv"
+    load_dataset("german_credit").frame.head(3).drop(columns="bad").to_csv(src, index=False)
+    res = _run("score", "--input", str(src), "--out", str(tmp_path / "a.csv"))
+    assert res.exit_code == 2
+    assert "none registered" in res.stderr and "riskmoe train" in res.stderr
+    assert not (tmp_path / "a.csv").exists()
+
+
 def test_score_refuses_a_tampered_model_and_missing_columns(home, trained, tmp_path):
     src = tmp_path / "few.csv"
     load_dataset("german_credit").frame.head(5)[["duration_in_month"]].to_csv(src, index=False)

@@ -85,9 +85,15 @@ def train(
 @app.command("score")
 @handles_errors
 def score(
-    model: Annotated[Path, typer.Option(help="A model folder from `riskmoe train`.")],
     input_path: Annotated[Path, typer.Option("--input", help="CSV / Parquet / XLSX to score.")],
     out_path: Annotated[Path, typer.Option("--out", help="Scores file (.csv or .parquet).")],
+    model: Annotated[
+        Path | None,
+        typer.Option(
+            help="A model folder from `riskmoe train` (default: the active model, else the "
+            "newest registered one)."
+        ),
+    ] = None,
     explain: Annotated[bool, typer.Option(help="Add the top three reason codes per row.")] = False,
     model_format: Annotated[
         str,
@@ -99,6 +105,8 @@ def score(
     as_json: JsonOpt = False,
 ) -> None:
     """Score a file: PD, master-scale grade and tier per row (and reason codes)."""
+    if model is None:
+        model = model_jobs.serving_model_dir(load_settings())
     with err.status(f"scoring {input_path}"):
         res = model_jobs.score_file(
             model, input_path, out_path, explain=explain, model_format=model_format

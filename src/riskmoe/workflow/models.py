@@ -25,7 +25,7 @@ from riskmoe.data import load_dataset
 from riskmoe.data.readers import read_table
 from riskmoe.data.store import Store, TableVersion
 from riskmoe.evaluation import ProbabilityMetrics, probability_metrics
-from riskmoe.exceptions import DataFormatError, SchemaError, StoreError
+from riskmoe.exceptions import DataError, DataFormatError, SchemaError, StoreError
 from riskmoe.models import MoERiskClassifier
 from riskmoe.models.moe import OnnxMoEScorer
 from riskmoe.risk import MasterScale
@@ -43,6 +43,7 @@ __all__ = [
     "score_file",
     "score_frame",
     "serving_model",
+    "serving_model_dir",
     "train",
 ]
 
@@ -253,6 +254,25 @@ def serving_model(store: Store, dataset: str | None = None) -> pd.Series | None:
         return latest_model(store, dataset)
     reg = registered_models(store)
     return None if reg.empty else reg.sort_values("created_at").iloc[-1]
+
+
+def serving_model_dir(settings: Settings) -> Path:
+    """The folder of the model scoring should use when none is named: the active model,
+    else the newest registered one.
+
+    Raises
+    ------
+    DataError
+        When the store holds no registered model (the message gives the command).
+    """
+    with Store(settings.resolved_store_path) as store:
+        row = serving_model(store)
+    if row is None:
+        raise DataError(
+            "no model given and none registered in the store; train one with "
+            "`riskmoe train --dataset NAME --out DIR` or pass --model DIR."
+        )
+    return Path(str(row["path"]))
 
 
 @dataclass(frozen=True)
