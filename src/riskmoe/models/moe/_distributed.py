@@ -22,7 +22,6 @@ Without an initialised process group it trains exactly like :class:`MoERiskClass
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import torch
@@ -36,9 +35,7 @@ from riskmoe.models.moe._training import (
     TaskKind,
     TrainConfig,
     TrainResult,
-    _l1,
-    _validation_loss,
-    task_loss,
+    train_network,
 )
 
 __all__ = ["DistributedMoERiskClassifier", "train_network_ddp"]
@@ -52,64 +49,39 @@ def train_network_ddp(
     config: TrainConfig,
     generator: torch.Generator,
 ) -> TrainResult:
-    """The training loop of :func:`~riskmoe.models.moe._training.train_network`, under DDP.
+    """:func:`~riskmoe.models.moe._training.train_network` under DDP: each rank trains on its
+    shard of every mini-batch, with the loss scaled as in the module docstring.
 
     Parameters and result as ``train_network``; needs an initialised process group.
     """
     rank, world = dist.get_rank(), dist.get_world_size()
+
+    def shard(rows: torch.Tensor) -> tuple[Batch, torch.Tensor]:
+        part = train.take(rows[rank::world])
+        total_weight = train.weight.index_select(0, rows).sum().clamp_min(1e-12)
+        return part, world * part.weight.sum() / total_weight
+
+    def agree(score: float) -> float:  # the training loss differs per shard: share the mean
+        shared = torch.tensor([score], dtype=torch.float64)
+        dist.all_reduce(shared)
+        return float(shared[0]) / world
+
     dispatch = net.dispatch
     net.dispatch = "dense"
-    model = DistributedDataParallel(net)
-    opt = torch.optim.AdamW(
-        model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
-    )
-    n = train.n_rows
-    batch_size = min(config.batch_size, n)
-    best = math.inf
-    best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
-    best_epoch, since_best, history = 0, 0, []
-    epoch = 0
-    for epoch in range(1, config.max_epochs + 1):
-        model.train()
-        order = torch.randperm(n, generator=generator)
-        running, seen = 0.0, 0
-        n_full = n if n < 2 * batch_size else (n // batch_size) * batch_size
-        for start in range(0, max(n_full, 1), batch_size):
-            rows = order[start : start + batch_size]
-            part = train.take(rows[rank::world])
-            total_weight = train.weight.index_select(0, rows).sum().clamp_min(1e-12)
-            scale = world * part.weight.sum() / total_weight
-            out = model(part.numeric, part.missing, part.categorical)
-            loss = scale * task_loss(out.logits, part, kinds, config.aux_task_weight)
-            loss = loss + out.aux_loss
-            if config.l1 > 0:
-                loss = loss + config.l1 * _l1(net)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            if config.grad_clip > 0:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-            opt.step()
-            running += loss.item() * part.n_rows / max(float(scale), 1e-12)
-            seen += part.n_rows
-        score = (
-            _validation_loss(net, val, kind=kinds[0]) if val is not None else running / max(seen, 1)
+    try:
+        return train_network(
+            net,
+            train,
+            val,
+            kinds,
+            config,
+            generator,
+            module=DistributedDataParallel(net),
+            shard=shard,
+            agree=agree,
         )
-        if val is None:  # the training loss differs per shard: agree on the mean
-            shared = torch.tensor([score], dtype=torch.float64)
-            dist.all_reduce(shared)
-            score = float(shared[0]) / world
-        history.append(score)
-        if score < best - 1e-6 or not math.isfinite(best):
-            best, best_epoch, since_best = score, epoch, 0
-            best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
-        else:
-            since_best += 1
-            if val is not None and since_best >= config.patience:
-                break
-    net.load_state_dict(best_state)
-    net.dispatch = dispatch
-    net.eval()
-    return TrainResult(best_epoch=best_epoch, n_epochs=epoch, history=tuple(history))
+    finally:
+        net.dispatch = dispatch
 
 
 class DistributedMoERiskClassifier(MoERiskClassifier):

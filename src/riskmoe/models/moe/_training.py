@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
@@ -171,6 +171,10 @@ def train_network(
     kinds: Sequence[TaskKind],
     config: TrainConfig,
     generator: torch.Generator,
+    *,
+    module: torch.nn.Module | None = None,
+    shard: Callable[[Tensor], tuple[Batch, Tensor]] | None = None,
+    agree: Callable[[float], float] | None = None,
 ) -> TrainResult:
     """Train ``net`` in place and leave the best weights loaded.
 
@@ -190,13 +194,23 @@ def train_network(
     generator : torch.Generator
         Source of the shuffling order (dropout and gating noise use the torch default
         generator, which the caller seeds inside ``torch.random.fork_rng``).
+    module : torch.nn.Module, optional
+        What runs the forward pass and owns the optimised parameters, if not ``net``
+        itself (a ``DistributedDataParallel`` wrapper of it).
+    shard : callable, optional
+        ``rows -> (part, scale)``: this process's share of a mini-batch and the factor its
+        task loss is scaled by (data-parallel training); by default the whole batch.
+    agree : callable, optional
+        Maps this process's training loss to the one all processes share, when there is
+        no validation split to stop on.
 
     Returns
     -------
     TrainResult
     """
+    model = net if module is None else module
     opt = torch.optim.AdamW(
-        net.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
+        model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
     )
     n = train.n_rows
     batch_size = min(config.batch_size, n)
@@ -205,27 +219,34 @@ def train_network(
     best_epoch, since_best, history = 0, 0, []
     epoch = 0
     for epoch in range(1, config.max_epochs + 1):
-        net.train()
+        model.train()
         order = torch.randperm(n, generator=generator)
         running, seen = 0.0, 0
         # drop a last partial batch smaller than half a batch: tiny noisy steps hurt
         n_full = n if n < 2 * batch_size else (n // batch_size) * batch_size
         for start in range(0, max(n_full, 1), batch_size):
-            part = train.take(order[start : start + batch_size])
-            out = net(part.numeric, part.missing, part.categorical)
-            loss = task_loss(out.logits, part, kinds, config.aux_task_weight) + out.aux_loss
+            rows = order[start : start + batch_size]
+            part, scale = (train.take(rows), None) if shard is None else shard(rows)
+            out = model(part.numeric, part.missing, part.categorical)
+            loss = task_loss(out.logits, part, kinds, config.aux_task_weight)
+            if scale is not None:
+                loss = scale * loss
+            loss = loss + out.aux_loss
             if config.l1 > 0:
                 loss = loss + config.l1 * _l1(net)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             if config.grad_clip > 0:
-                torch.nn.utils.clip_grad_norm_(net.parameters(), config.grad_clip)
+                torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
             opt.step()
-            running += loss.item() * part.n_rows
+            unscaled = 1.0 if scale is None else max(float(scale), 1e-12)
+            running += loss.item() * part.n_rows / unscaled
             seen += part.n_rows
         score = (
             _validation_loss(net, val, kind=kinds[0]) if val is not None else running / max(seen, 1)
         )
+        if val is None and agree is not None:
+            score = agree(score)
         history.append(score)
         if score < best - 1e-6 or not math.isfinite(best):
             best, best_epoch, since_best = score, epoch, 0
