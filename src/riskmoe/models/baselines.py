@@ -341,6 +341,20 @@ def _check_binary_target(y: Any, n_rows: int, owner: str) -> np.ndarray:
     return arr
 
 
+def _check_fit_input(X: Any, y: Any, owner: str) -> tuple[pd.DataFrame, np.ndarray]:
+    """The frame and binary target of ``fit``, with at least 2 rows of each class for a
+    stratified validation split."""
+    frame = _check_frame(X, owner)
+    target = _check_binary_target(y, len(frame), owner)
+    counts = pd.Series(target).value_counts()
+    if counts.min() < 2:
+        raise DataError(
+            f"{owner} needs at least 2 rows of each class for its stratified "
+            f"validation split; class counts are {counts.to_dict()}."
+        )
+    return frame, target
+
+
 LIGHTGBM_SPACE: dict[str, Any] = {
     "learning_rate": stats.loguniform(0.01, 0.1),
     "num_leaves": [7, 15, 31, 63, 127],
@@ -470,14 +484,7 @@ class LightGBMClassifier(ClassifierMixin, BaseEstimator):
     def fit(self, X: Any, y: Any) -> LightGBMClassifier:
         """Fit on a frame; hold out ``validation_fraction`` of the rows for early stopping."""
         self._check_params()
-        X = _check_frame(X, "LightGBMClassifier")
-        target = _check_binary_target(y, len(X), "LightGBMClassifier")
-        counts = pd.Series(target).value_counts()
-        if counts.min() < 2:
-            raise DataError(
-                "LightGBMClassifier needs at least 2 rows of each class for its stratified "
-                f"validation split; class counts are {counts.to_dict()}."
-            )
+        X, target = _check_fit_input(X, y, "LightGBMClassifier")
         levels: dict[str, list[Any]] = {}
         for col in X.columns:
             dtype = X[col].dtype
@@ -727,14 +734,7 @@ class ParameterMatchedMLP(ClassifierMixin, BaseEstimator):
     def fit(self, X: Any, y: Any) -> ParameterMatchedMLP:
         """Fit the preprocessing, size the network to ``n_parameters``, train, stop early."""
         self._check_params()
-        X = _check_frame(X, "ParameterMatchedMLP")
-        target = _check_binary_target(y, len(X), "ParameterMatchedMLP")
-        counts = pd.Series(target).value_counts()
-        if counts.min() < 2:
-            raise DataError(
-                "ParameterMatchedMLP needs at least 2 rows of each class for its stratified "
-                f"validation split; class counts are {counts.to_dict()}."
-            )
+        X, target = _check_fit_input(X, y, "ParameterMatchedMLP")
         self.preprocess_ = _onehot_scaled(self.numeric, n_rows=len(X))
         Z = np.asarray(self.preprocess_.fit_transform(X), dtype=float)
         self.n_inputs_ = Z.shape[1]
