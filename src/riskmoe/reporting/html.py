@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +15,9 @@ import jinja2
 import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
-from riskmoe.reporting.model import Figure, Report
+from riskmoe.reporting.model import Figure, Report, Section
 
-__all__ = ["render_html", "write_html", "figure_to_plotly"]
+__all__ = ["figure_to_plotly", "render_html", "section_context", "write_html"]
 
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("riskmoe.reporting", "templates"),
@@ -58,8 +59,10 @@ def figure_to_plotly(fig: Figure) -> go.Figure:
 
 
 def _cell(value: Any) -> dict[str, Any]:
-    """Cell text, and whether it is a number (numbers are right-aligned)."""
+    """Cell text, and whether it is a number (numbers are right-aligned; NaN is blank)."""
     if isinstance(value, float):
+        if value != value:
+            return {"text": "", "num": True}
         text = f"{value:,.4f}" if abs(value) < 1000 else f"{value:,.0f}"
         return {"text": text, "num": True}
     if isinstance(value, int) and not isinstance(value, bool):
@@ -67,11 +70,12 @@ def _cell(value: Any) -> dict[str, Any]:
     return {"text": "" if value is None else str(value), "num": False}
 
 
-def render_html(report: Report) -> str:
-    """The report as an HTML string."""
-    sections = []
+def section_context(sections: Sequence[Section]) -> list[dict[str, Any]]:
+    """What the templates draw for each section: figures as plotly divs (plotly.js is
+    included once by the page), tables with formatted cells and numeric columns marked."""
+    out = []
     n = 0
-    for s in report.sections:
+    for s in sections:
         figs = []
         for f in s.figures:
             n += 1
@@ -79,7 +83,7 @@ def render_html(report: Report) -> str:
                 figure_to_plotly(f).to_html(
                     full_html=False,
                     include_plotlyjs=False,
-                    div_id=f"fig-{n}",
+                    div_id=f"fig-{s.key}-{n}",
                     config={"displaylogo": False, "responsive": True},
                 )
             )
@@ -100,7 +104,7 @@ def render_html(report: Report) -> str:
                     "note": t.note,
                 }
             )
-        sections.append(
+        out.append(
             {
                 "key": s.key,
                 "title": s.title,
@@ -110,11 +114,16 @@ def render_html(report: Report) -> str:
                 "fragments": list(s.html_fragments),
             }
         )
+    return out
+
+
+def render_html(report: Report) -> str:
+    """The report as an HTML string."""
     return _ENV.get_template("report.html.j2").render(
         title=report.title,
         generated_at=report.generated_at.strftime("%Y-%m-%d %H:%M UTC"),
         lineage=report.lineage,
-        sections=sections,
+        sections=section_context(report.sections),
         plotly_js=get_plotlyjs(),
     )
 
