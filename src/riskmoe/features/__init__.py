@@ -25,6 +25,7 @@ from riskmoe.features.groups import (
     infer_feature_groups,
     resolve_feature_groups,
 )
+from riskmoe.features.records import RecordEncoder
 
 __all__ = [
     "MISSING_INDEX",
@@ -39,6 +40,7 @@ __all__ = [
     "NumericEmbeddingKind",
     "PeriodicEmbedding",
     "PiecewiseLinearEmbedding",
+    "RecordEncoder",
     "TabularEncoder",
     "infer_feature_groups",
     "resolve_feature_groups",
