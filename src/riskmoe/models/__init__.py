@@ -9,7 +9,7 @@ from riskmoe.models.baselines import (
     make_random_forest,
     make_scorecard,
 )
-from riskmoe.models.moe import Explanation, MoERiskClassifier, MoERiskRegressor
+from riskmoe.models.moe import Explanation, MoERiskClassifier, MoERiskRegressor, RecordScorer
 
 __all__ = [
     "Explanation",
@@ -17,6 +17,7 @@ __all__ = [
     "MoERiskClassifier",
     "MoERiskRegressor",
     "ParameterMatchedMLP",
+    "RecordScorer",
     "make_lightgbm",
     "make_logistic",
     "make_mlp",

@@ -11,10 +11,11 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -26,7 +27,7 @@ from riskmoe.data.readers import read_table
 from riskmoe.data.store import Store, TableVersion
 from riskmoe.evaluation import ProbabilityMetrics, probability_metrics
 from riskmoe.exceptions import DataError, DataFormatError, SchemaError, StoreError
-from riskmoe.models import MoERiskClassifier
+from riskmoe.models import MoERiskClassifier, RecordScorer
 from riskmoe.models.moe import OnnxMoEScorer
 from riskmoe.risk import MasterScale
 from riskmoe.workflow.export import SCORING_FORMATS, open_onnx_scorer
@@ -40,8 +41,10 @@ __all__ = [
     "active_model",
     "latest_model",
     "registered_models",
+    "RecordScores",
     "score_file",
     "score_frame",
+    "score_records",
     "serving_model",
     "serving_model_dir",
     "train",
@@ -314,12 +317,10 @@ def score_frame(
         raise SchemaError(
             f"the input lacks {len(missing)} column(s) the model was trained on: {missing[:10]}."
         )
-    scale = scale or MasterScale()
     proba = model.predict_proba(frame[names])[:, 1]
     out = frame.copy()
     out["pd"] = proba
-    out["grade"] = np.asarray(scale.grade(proba)).astype(int)
-    out["tier"] = np.asarray(scale.tier(proba)).astype(str)
+    out["grade"], out["tier"] = _grades(proba, scale or MasterScale())
     if explain:
         if not isinstance(model, MoERiskClassifier):
             raise ValueError("reason codes (--explain) need the PyTorch model; drop --format onnx.")
@@ -327,6 +328,41 @@ def score_frame(
         for col in [c for c in reasons.columns if c.startswith("reason_")]:
             out[col] = reasons[col].to_numpy()
     return out
+
+
+def _grades(proba: np.ndarray, scale: MasterScale) -> tuple[np.ndarray, np.ndarray]:
+    """Master-scale grades (int) and tiers (str) of PDs: one mapping for frames and records."""
+    return np.asarray(scale.grade(proba)).astype(int), np.asarray(scale.tier(proba)).astype(str)
+
+
+class RecordScores(NamedTuple):
+    """PDs, grades and tiers of scored records, one entry per record."""
+
+    pd: np.ndarray
+    grade: np.ndarray
+    tier: np.ndarray
+
+
+def score_records(
+    scorer: RecordScorer,
+    records: Sequence[Mapping[str, Any]],
+    *,
+    scale: MasterScale | None = None,
+) -> RecordScores:
+    """:func:`score_frame` for records (field -> value mappings) without building a frame:
+    the same calibrated PDs (bit for bit, for the same batch), grades and tiers.
+
+    Raises
+    ------
+    SchemaError
+        A record lacks a field the model was trained on, holds text in a numeric field,
+        or produced no finite PD.
+    """
+    proba = scorer.predict_proba(records)
+    if not np.isfinite(proba).all():
+        raise SchemaError("a record produced no finite PD; check its values.")
+    grade, tier = _grades(proba, scale or MasterScale())
+    return RecordScores(proba, grade, tier)
 
 
 def _write_atomic(frame: pd.DataFrame, path: Path) -> None:

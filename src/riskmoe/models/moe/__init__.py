@@ -16,6 +16,7 @@ from riskmoe.models.moe._pretraining import (
 )
 from riskmoe.models.moe._pruning import PruneResult, prune_experts
 from riskmoe.models.moe._regressor import MoERiskRegressor
+from riskmoe.models.moe._serving import RecordScorer
 
 __all__ = [
     "SHARED_COLUMNS",
@@ -35,6 +36,7 @@ __all__ = [
     "NetworkOutput",
     "OnnxMoEScorer",
     "PruneResult",
+    "RecordScorer",
     "Router",
     "RouterOutput",
     "add_expert",
