@@ -6,7 +6,8 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import httpx
 import pandas as pd
 import pytest
 import uvicorn
+from fastapi import FastAPI
 
 from riskmoe.config import Settings
 from riskmoe.data import load_dataset
@@ -82,12 +84,10 @@ def _free_socket() -> socket.socket:
     return sock
 
 
-@pytest.fixture(scope="session")
-def live(service_home: tuple[Settings, dict[str, str], str]) -> Iterator[Live]:
-    """uvicorn serving the app on 127.0.0.1:<free port> for the whole session."""
-    settings, tokens, model_id = service_home
-    config = ServiceConfig(rate_per_second=1000, burst=2000, max_body_bytes=2_000_000)
-    app = create_app(settings, config)
+@contextmanager
+def serving(app: FastAPI) -> Iterator[str]:
+    """uvicorn serving ``app`` on 127.0.0.1:<free port> in a thread; yields the base URL.
+    Leaving the block stops the server the way a signal does (the app's shutdown runs)."""
     sock = _free_socket()
     port = sock.getsockname()[1]
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
@@ -103,13 +103,29 @@ def live(service_home: tuple[Settings, dict[str, str], str]) -> Iterator[Live]:
             time.sleep(0.05)
     else:  # pragma: no cover
         pytest.fail("the service did not become ready within 30 s")
-    X, _ = load_dataset("german_credit", settings=settings).X_y()
-    record = {k: (v.item() if hasattr(v, "item") else v) for k, v in X.iloc[0].items()}
     try:
+        yield url
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+        sock.close()
+
+
+@pytest.fixture(scope="session")
+def serve() -> Callable[[FastAPI], AbstractContextManager[str]]:
+    """:func:`serving`, for tests that start and stop apps of their own."""
+    return serving
+
+
+@pytest.fixture(scope="session")
+def live(service_home: tuple[Settings, dict[str, str], str]) -> Iterator[Live]:
+    """uvicorn serving the app on 127.0.0.1:<free port> for the whole session."""
+    settings, tokens, model_id = service_home
+    config = ServiceConfig(rate_per_second=1000, burst=2000, max_body_bytes=2_000_000)
+    app = create_app(settings, config)
+    with serving(app) as url:
+        X, _ = load_dataset("german_credit", settings=settings).X_y()
+        record = {k: (v.item() if hasattr(v, "item") else v) for k, v in X.iloc[0].items()}
         yield Live(
             url, settings, tokens, model_id, settings.home / "models" / "german", record, app
         )
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
-        sock.close()

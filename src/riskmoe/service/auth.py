@@ -1,21 +1,27 @@
 """Who is calling: API keys from the ``X-API-Key`` header or ``Authorization: Bearer``,
 or a dashboard session cookie; roles checked, rate limited, and remembered for the audit.
+
+The dependencies are ``async``: they only read memory (the key table is cached and kept
+fresh by the app's store worker), so they run on the event loop instead of costing a
+thread hand-off each. When the cache is stale, or an unknown key id may have just been
+created, the store is read in the thread pool.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from riskmoe.exceptions import AuthError
 from riskmoe.service.errors import ApiError
 from riskmoe.service.state import ServiceState
-from riskmoe.workflow.keys import ApiKey, Role, role_allows, verify_key
+from riskmoe.workflow.keys import ApiKey, Role, role_allows, split_key, verify_key
 
-__all__ = ["SESSION_COOKIE", "get_state", "principal", "require", "session_key"]
+__all__ = ["SESSION_COOKIE", "get_state", "principal", "require", "session_key", "state_dependency"]
 
 SESSION_COOKIE = "riskmoe_session"
 _header = APIKeyHeader(name="X-API-Key", auto_error=False, description="rmk_<id>.<secret>")
@@ -29,13 +35,18 @@ def get_state(request: Request) -> ServiceState:
     return state
 
 
+async def state_dependency(request: Request) -> ServiceState:
+    """:func:`get_state` as a dependency that runs on the event loop."""
+    return get_state(request)
+
+
 def _unauthorized(message: str) -> ApiError:
     return ApiError(401, "unauthorized", message, headers={"WWW-Authenticate": "Bearer"})
 
 
-def principal(
+async def principal(
     request: Request,
-    state: Annotated[ServiceState, Depends(get_state)],
+    state: Annotated[ServiceState, Depends(state_dependency)],
     header: Annotated[str | None, Security(_header)] = None,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)] = None,
 ) -> ApiKey:
@@ -52,14 +63,18 @@ def principal(
             "an API key is required: send X-API-Key or Authorization: Bearer "
             "(create one with `riskmoe keys create NAME --role viewer|analyst|admin`)."
         )
+    keys = state.fresh_keys()
+    if keys is None:
+        keys = await run_in_threadpool(state.keys)
     try:
-        key = verify_key(state.keys(), presented)
+        key_id, _ = split_key(presented)
+        if key_id not in keys and state.may_refresh_keys():
+            # maybe a key created a moment ago: look again (at most once a second, so a
+            # flood of made-up ids is not a flood of store reads)
+            keys = await run_in_threadpool(state.keys, refresh=True)
+        key = verify_key(keys, presented)
     except AuthError as exc:
-        # a key created a moment ago by another process: look again before refusing
-        try:
-            key = verify_key(state.keys(refresh=True), presented)
-        except AuthError:
-            raise _unauthorized(str(exc)) from None
+        raise _unauthorized(str(exc)) from None
     request.state.actor = key.key_id
     request.state.role = key.role
     return key
@@ -81,13 +96,13 @@ def session_key(request: Request, state: ServiceState) -> ApiKey | None:
     return key
 
 
-def require(role: Role) -> Callable[..., ApiKey]:
+def require(role: Role) -> Callable[..., Awaitable[ApiKey]]:
     """A dependency: the caller's key, if its role covers ``role`` and it is within its
     rate limit (403 / 429 otherwise)."""
 
-    def dependency(
+    async def dependency(
         key: Annotated[ApiKey, Depends(principal)],
-        state: Annotated[ServiceState, Depends(get_state)],
+        state: Annotated[ServiceState, Depends(state_dependency)],
     ) -> ApiKey:
         if not role_allows(key.role, role):
             raise ApiError(

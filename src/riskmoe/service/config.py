@@ -26,9 +26,12 @@ class ServiceConfig(BaseModel):
     torch_threads : int
         Threads torch may use per scoring call; one keeps single-record latency low.
     audit_flush_seconds : float
-        Audit entries are buffered and written in one transaction this often.
+        Audit entries are queued in memory and appended by the store worker in one
+        transaction this often (and at shutdown), never on the request path.
     key_cache_seconds : float
-        How long the key table is trusted before re-reading the store.
+        How long the key table and the serving-model choice are trusted: the store
+        worker re-reads them every half of this, so a key revoked behind the app's back
+        (not through ``DELETE /v1/keys``, which applies at once) is refused within it.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")

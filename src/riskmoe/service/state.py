@@ -2,12 +2,23 @@
 
 Everything slow (models, the entity resolver) is built once per app and reused. DuckDB
 allows one writing process per file, so the app keeps ONE connection and serialises
-every use of it with a lock; audit entries are buffered and written in one transaction
-every ``audit_flush_seconds`` so a request never waits on a disk write for them.
+every use of it with a lock.
+
+Scoring a record must not wait on that connection, so one background thread, the *store
+worker*, does the per-request store work off the request path:
+
+- audit entries are queued in memory and appended every ``audit_flush_seconds`` in one
+  transaction (``Store.append_many``); a batch the store refuses is put back and retried;
+  :meth:`ServiceState.close` writes whatever is still queued, so an orderly shutdown
+  loses nothing;
+- the key table and the choice of serving model are re-read every ``key_cache_seconds``
+  / 2, so requests verify keys and find the model in memory. A key revoked or created
+  through this app takes effect at once (the keys route re-reads the table).
 """
 
 from __future__ import annotations
 
+import logging
 import secrets
 import threading
 import time
@@ -21,7 +32,7 @@ import pandas as pd
 from riskmoe.config import Settings
 from riskmoe.data.store import Store
 from riskmoe.exceptions import StoreError
-from riskmoe.models import MoERiskClassifier
+from riskmoe.models import MoERiskClassifier, RecordScorer
 from riskmoe.normalization import EntityResolver
 from riskmoe.service.config import ServiceConfig
 from riskmoe.service.metrics import ServiceMetrics
@@ -32,6 +43,10 @@ from riskmoe.workflow import models as model_jobs
 __all__ = ["LoadedModel", "RateLimiter", "ServiceState"]
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
+# an unknown key id re-reads the key table at most this often (a flood of bad keys must
+# not turn into a flood of store reads)
+_MISS_REFRESH_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -43,6 +58,7 @@ class LoadedModel:
     model: MoERiskClassifier
     features: tuple[str, ...]
     expert_usage: dict[str, float]
+    scorer: RecordScorer
 
 
 class RateLimiter:
@@ -100,14 +116,15 @@ class ServiceState:
         self._lock = threading.RLock()
         self._models: dict[str, LoadedModel] = {}
         self._serving: tuple[str, float] | None = None
+        self._generation = 0  # bumped by forget_models
         self._resolver: EntityResolver | None = None
         self._resolver_lock = threading.Lock()
         self._keys: dict[str, key_jobs.ApiKey] = {}
-        self._keys_read = 0.0
+        self._keys_read = -float("inf")
         self._audit: list[audit_jobs.AuditEvent] = []
         self._audit_lock = threading.Lock()
         self._stop = threading.Event()
-        self._flusher: threading.Thread | None = None
+        self._worker: threading.Thread | None = None
         self.cache: dict[str, Any] = {}
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -120,8 +137,10 @@ class ServiceState:
         torch.set_num_threads(self.config.torch_threads)
         self.settings.home.mkdir(parents=True, exist_ok=True)
         self._store = Store(self.settings.resolved_store_path)
-        self._flusher = threading.Thread(target=self._flush_loop, daemon=True, name="audit")
-        self._flusher.start()
+        self.keys(refresh=True)
+        self._stop.clear()
+        self._worker = threading.Thread(target=self._work_loop, daemon=True, name="store-worker")
+        self._worker.start()
         if warm:
             self.resolver()
             try:
@@ -130,15 +149,24 @@ class ServiceState:
                 pass
 
     def close(self) -> None:
-        """Write pending audit entries and close the store."""
+        """Stop the store worker, write every queued audit entry and close the store.
+
+        Raises
+        ------
+        StoreError
+            If the store refuses the last audit entries (they are logged first).
+        """
         self._stop.set()
-        if self._flusher is not None:
-            self._flusher.join(timeout=10)
-        self.flush_audit()
-        with self._lock:
-            if self._store is not None:
-                self._store.close()
-                self._store = None
+        if self._worker is not None:
+            self._worker.join(timeout=30)
+            self._worker = None
+        try:
+            self.flush_audit()
+        finally:
+            with self._lock:
+                if self._store is not None:
+                    self._store.close()
+                    self._store = None
 
     @property
     def ready(self) -> bool:
@@ -169,29 +197,97 @@ class ServiceState:
             self._keys_read = now
         return self._keys
 
+    def fresh_keys(self) -> dict[str, key_jobs.ApiKey] | None:
+        """The cached keys if read within ``key_cache_seconds`` (no store access), else
+        None: the caller must then call :meth:`keys` (off the event loop)."""
+        if time.monotonic() - self._keys_read > self.config.key_cache_seconds:
+            return None
+        return self._keys
+
+    def may_refresh_keys(self) -> bool:
+        """Whether an unknown key id may trigger a re-read of the key table now (at most
+        once a second, whatever is presented)."""
+        return time.monotonic() - self._keys_read > _MISS_REFRESH_SECONDS
+
     # -- audit -------------------------------------------------------------------------
     def audit(self, event: audit_jobs.AuditEvent) -> None:
         """Queue an audit entry (written within ``audit_flush_seconds``)."""
         with self._audit_lock:
             self._audit.append(event)
 
+    @property
+    def audit_pending(self) -> int:
+        """Audit entries queued and not yet written."""
+        return len(self._audit)
+
     def flush_audit(self) -> int:
-        """Write queued audit entries now, in one transaction."""
+        """Write queued audit entries now, in one transaction; returns rows written.
+
+        Raises
+        ------
+        StoreError
+            If the store refuses them; they stay queued (in order) for the next flush.
+        """
         with self._audit_lock:
             pending, self._audit = self._audit, []
-        if not pending or self._store is None:
+        if not pending:
             return 0
-        return self.with_store(lambda s: audit_jobs.record_events(s, pending))
+        try:
+            return self.with_store(lambda s: audit_jobs.record_events(s, pending))
+        except BaseException:
+            with self._audit_lock:
+                self._audit[:0] = pending
+            raise
 
-    def _flush_loop(self) -> None:
-        while not self._stop.wait(self.config.audit_flush_seconds):
-            try:
-                self.flush_audit()
-            except StoreError:  # pragma: no cover - retried on the next tick
-                continue
+    def _work_loop(self) -> None:
+        """The store worker (see the module docstring)."""
+        flush_every = self.config.audit_flush_seconds
+        refresh_every = self.config.key_cache_seconds / 2
+        tick = max(0.05, min(flush_every, refresh_every))
+        next_flush = next_refresh = time.monotonic()
+        while not self._stop.wait(tick):
+            now = time.monotonic()
+            if now >= next_flush:
+                next_flush = now + flush_every
+                try:
+                    self.flush_audit()
+                except StoreError as exc:  # kept queued; retried on the next tick
+                    log.error(
+                        "audit entries not written yet (%d queued): %s", len(self._audit), exc
+                    )
+            if refresh_every > 0 and now >= next_refresh:
+                next_refresh = now + refresh_every
+                try:
+                    self.keys(refresh=True)
+                    self._refresh_serving()
+                except Exception as exc:  # the request path re-reads when this lags
+                    log.warning("could not refresh keys / the serving model: %s", exc)
+
+    def _refresh_serving(self) -> None:
+        """Re-read which model serves and load it if new, so requests find it in memory."""
+        if self._serving is None:
+            return  # nothing served yet, or just activated: the next request loads it
+        try:
+            self.model(recheck=True)
+        except LookupError:
+            return
 
     # -- models and the resolver --------------------------------------------------------
-    def model(self, model_id: str | None = None) -> LoadedModel:
+    def loaded_model(self, model_id: str | None = None) -> LoadedModel | None:
+        """What :meth:`model` would return, if that needs no store access now, else None.
+
+        The serving model (``model_id`` None) is found in memory while its choice was
+        checked within ``key_cache_seconds``; a named model always goes to the store
+        (its registration is checked on every call).
+        """
+        if model_id is not None:
+            return None
+        cached = self._serving
+        if cached is None or time.monotonic() - cached[1] > self.config.key_cache_seconds:
+            return None
+        return self._models.get(cached[0])
+
+    def model(self, model_id: str | None = None, *, recheck: bool = False) -> LoadedModel:
         """A loaded model: ``model_id``, else the active one, else the newest registered.
 
         Raises
@@ -201,14 +297,13 @@ class ServiceState:
         StoreError, DataError
             When the model folder is missing or was changed after registration.
         """
-        if model_id is None:
+        if model_id is None and not recheck:
             # which model serves is re-read at most every key_cache_seconds (activations
             # through this app clear it at once): no store query on the scoring hot path
-            cached = self._serving
-            if cached is not None and time.monotonic() - cached[1] <= self.config.key_cache_seconds:
-                found = self._models.get(cached[0])
-                if found is not None:
-                    return found
+            found = self.loaded_model()
+            if found is not None:
+                return found
+        generation = self._generation
         with self.store() as store:
             if model_id is None:
                 row = model_jobs.serving_model(store)
@@ -233,10 +328,13 @@ class ServiceState:
                 model,
                 tuple(map(str, model.feature_names_in_)),
                 model_jobs.expert_usage_by_name(model),
+                RecordScorer(model),
             )
-        if model_id is None:
+        loaded = self._models[mid]
+        if model_id is None and generation == self._generation:
+            # (an activation in the meantime makes this choice stale: leave it unset)
             self._serving = (mid, time.monotonic())
-        return self._models[mid]
+        return loaded
 
     @property
     def models_loaded(self) -> int:
@@ -245,6 +343,7 @@ class ServiceState:
 
     def forget_models(self) -> None:
         """Drop loaded models (after an activation, the next call loads afresh)."""
+        self._generation += 1
         self._serving = None
         self._models.clear()
 
