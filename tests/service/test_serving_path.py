@@ -141,7 +141,11 @@ def test_every_request_is_in_the_audit_log_after_shutdown(own_home, serve):
             sent[(key_id["viewer"], "viewer", "POST /v1/score", 403)] += 1
             c.get("/v1/models", headers={"X-API-Key": tokens["viewer"]})
             sent[(key_id["viewer"], "viewer", "GET /v1/models", 200)] += 1
-        assert app.state.riskmoe.audit_pending == sum(sent.values())
+        # the guard queues an entry just after its response is sent: wait for the last
+        deadline = time.monotonic() + 10
+        while app.state.riskmoe.audit_pending < sum(sent.values()) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert app.state.riskmoe.audit_pending == sum(sent.values())  # none written yet
     with Store(settings.resolved_store_path) as store:
         log = store.table(AUDIT_TABLE)
     assert len(log) - before == sum(sent.values())

@@ -9,6 +9,7 @@ body or the query string).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from typing import Any
@@ -105,6 +106,10 @@ class GuardMiddleware:
 
         self.in_flight += 1
         try:
+            # let every request that has arrived get counted before this one is handled:
+            # a short score runs to its end without suspending, so without this yield the
+            # count never passes 1 and an overloaded server queues instead of shedding
+            await asyncio.sleep(0)
             await self.app(scope, counted_receive, watched_send)
         except _TooLarge:
             status = 413

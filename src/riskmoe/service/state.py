@@ -18,6 +18,7 @@ worker*, does the per-request store work off the request path:
 
 from __future__ import annotations
 
+import gc
 import logging
 import secrets
 import threading
@@ -59,6 +60,18 @@ class LoadedModel:
     features: tuple[str, ...]
     expert_usage: dict[str, float]
     scorer: RecordScorer
+
+
+def _freeze_heap() -> None:
+    """Move every object alive now out of the garbage collector's reach (``gc.freeze``).
+
+    A served model and the entity resolver are ~650,000 long-lived objects; a full
+    collection walks them all and pauses every request for ~200 ms (seen as the max
+    latency under load). They live as long as the process, so they need not be walked.
+    Garbage is collected first, so nothing collectable is frozen.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 class RateLimiter:
@@ -125,11 +138,14 @@ class ServiceState:
         self._audit_lock = threading.Lock()
         self._stop = threading.Event()
         self._worker: threading.Thread | None = None
+        self._warm = False
         self.cache: dict[str, Any] = {}
 
     # -- lifecycle ---------------------------------------------------------------------
     def start(self, *, warm: bool = False) -> None:
-        """Open the store, start the audit writer; with ``warm`` load model and resolver."""
+        """Open the store, start the store worker; with ``warm`` (a long-running server)
+        load the serving model and the resolver and freeze them out of the garbage
+        collector's reach (also each model loaded later)."""
         import torch
 
         # one thread per scoring call: small batches are latency-bound, and several
@@ -141,12 +157,14 @@ class ServiceState:
         self._stop.clear()
         self._worker = threading.Thread(target=self._work_loop, daemon=True, name="store-worker")
         self._worker.start()
+        self._warm = warm
         if warm:
             self.resolver()
             try:
                 self.model()
             except LookupError:
                 pass
+            _freeze_heap()
 
     def close(self) -> None:
         """Stop the store worker, write every queued audit entry and close the store.
@@ -330,6 +348,8 @@ class ServiceState:
                 model_jobs.expert_usage_by_name(model),
                 RecordScorer(model),
             )
+            if self._warm:
+                _freeze_heap()
         loaded = self._models[mid]
         if model_id is None and generation == self._generation:
             # (an activation in the meantime makes this choice stale: leave it unset)
