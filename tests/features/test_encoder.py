@@ -127,3 +127,19 @@ def test_constant_and_all_missing_columns():
     assert enc.numeric_[0].edges == (2.5, 3.5)
     assert enc.numeric_[1].edges == (-0.5, 0.5) and enc.numeric_[1].fill_value == 0.0
     np.testing.assert_array_equal(enc.transform(frame).missing[:, 1], [1.0, 1.0, 1.0])
+
+
+def test_min_frequency_keeps_rare_categories_out_of_the_vocabulary():
+    frame = pd.DataFrame({"c": ["a"] * 5 + ["b"] * 2 + [None]})
+    enc = TabularEncoder(min_frequency=3).fit(frame)
+    assert enc.categorical_[0].categories == ("a",)
+    out = enc.transform(pd.DataFrame({"c": ["a", "b", "zzz", None]}))
+    # a rare training category encodes like an unseen one; missing stays missing
+    assert out.categorical[:, 0].tolist() == [2, UNSEEN_INDEX, UNSEEN_INDEX, MISSING_INDEX]
+    again = TabularEncoder.from_dict(json.loads(json.dumps(enc.to_dict())))
+    assert again.min_frequency == 3 and again.categorical_ == enc.categorical_
+    # a state written before min_frequency existed loads with every category kept
+    legacy = {k: v for k, v in enc.to_dict().items() if k != "min_frequency"}
+    assert TabularEncoder.from_dict(legacy).min_frequency == 1
+    with pytest.raises(ValueError, match=r"min_frequency must be >= 1; got min_frequency=0\."):
+        TabularEncoder(min_frequency=0).fit(frame)

@@ -227,7 +227,17 @@ def test_arrays_are_accepted(data):
         ({"top_k": 0}, r"top_k must be an integer >= 1; got top_k=0\."),
         ({"dropout": 1.5}, r"dropout must be a number in \[0.0, 0.99\]; got dropout=1.5\."),
         ({"dispatch": "lazy"}, r"dispatch must be one of \('sparse', 'dense'\); got dispatch='l"),
-        ({"class_weight": "heavy"}, r"class_weight must be 'balanced', a dict"),
+        ({"class_weight": "heavy"}, r"class_weight must be 'balanced_sqrt', 'balanced', a dict"),
+        ({"d_embedding": 0}, r"d_embedding must be an integer >= 1; got d_embedding=0\."),
+        ({"d_embedding": "wide"}, r"d_embedding must be an integer >= 1; got d_embedding='wide'"),
+        (
+            {"stopping_metric": "gini"},
+            r"stopping_metric must be one of \('auto', 'auc', 'log_loss'\); got stopping_metric='g",
+        ),
+        (
+            {"min_category_frequency": 0},
+            r"min_category_frequency must be an integer >= 1; got min_category_frequency=0\.",
+        ),
         (
             {"validation_fraction": 0.0},
             r"calibration='sigmoid' is fitted on held-out rows; set validation_fraction > 0",
@@ -346,8 +356,8 @@ def test_auto_experts_and_ensemble(data):
     params = {**SMALL, "n_experts": "auto", "n_ensemble": "auto", "max_epochs": 1}
     clf = MoERiskClassifier(**{**params, "feature_groups": groups}).fit(X, y)
     assert clf.n_experts_ == 5  # max(4, five groups): every group gets an expert
-    assert clf.n_ensemble_ == 5  # 400 rows: min(5, ceil(20000 / 400))
-    assert len(clf.module_.members) == 5
+    assert clf.n_ensemble_ == 10  # 400 rows: min(10, ceil(40000 / 400))
+    assert len(clf.module_.members) == 10
     assert MoERiskClassifier(**params).fit(X, y).n_experts_ == 4
     with pytest.raises(ValueError, match=r"n_experts must be >= top_k; got n_experts=4 \(resolved"):
         MoERiskClassifier(**{**params, "top_k": 5}).fit(X, y)
@@ -376,3 +386,71 @@ def test_l1_penalty_shrinks_weights(data):
     plain = MoERiskClassifier(**SMALL).fit(X, y)
     shrunk = MoERiskClassifier(**{**SMALL, "l1": 1e-2}).fit(X, y)
     assert mean_abs_weight(shrunk) < mean_abs_weight(plain)
+
+
+def test_square_root_class_weights(data):
+    """balanced_sqrt weighs each class by the square root of the balanced weight; rows
+    are normalised to mean 1 (hand-computed: 10 defaults in 100 rows)."""
+    y01 = np.array([1.0] * 10 + [0.0] * 90)
+    classes = np.array([0, 1])
+    sqrt = MoERiskClassifier(class_weight="balanced_sqrt")._row_weights(y01, classes)
+    full = MoERiskClassifier(class_weight="balanced")._row_weights(y01, classes)
+    # balanced: 0.5/0.1 = 5 vs 0.5/0.9 = 0.556 (ratio 9); square roots: ratio 3
+    assert full[0] / full[-1] == pytest.approx(9.0)
+    assert sqrt[0] / sqrt[-1] == pytest.approx(3.0)
+    assert sqrt.mean() == pytest.approx(1.0) and full.mean() == pytest.approx(1.0)
+    X, y = data
+    MoERiskClassifier(**SMALL).fit(X, y)  # the default is balanced_sqrt
+
+
+def test_stopping_metric_auto_needs_forty_rows_of_each_class_in_the_holdout(data):
+    y01 = np.array([1.0] * 200 + [0.0] * 800)
+    clf = MoERiskClassifier(validation_fraction=0.2)
+    assert clf._stopping(y01) == "auc"  # 40 defaults in the holdout
+    assert clf.set_params(validation_fraction=0.15)._stopping(y01) == "log_loss"  # 30
+    assert clf.set_params(stopping_metric="auc")._stopping(y01) == "auc"
+    assert clf.set_params(stopping_metric="log_loss")._stopping(y01[::-1]) == "log_loss"
+
+
+def test_auc_stopping_keeps_the_epoch_with_the_best_holdout_auc():
+    """History records 1 - AUC of the member's holdout, and the kept epoch is its minimum."""
+    from sklearn.metrics import roc_auc_score
+
+    X, y = credit_frame(n=1000, seed=3)
+    clf = MoERiskClassifier(
+        **{**SMALL, "max_epochs": 6, "patience": 6, "stopping_metric": "auc"}
+    ).fit(X, y)
+    assert clf.stopping_metric_ == "auc"
+    history = np.asarray(clf.history_[0])
+    assert ((history >= 0) & (history <= 1)).all()
+    assert clf.best_epochs_[0] == int(np.argmin(history)) + 1
+    # the kept weights score the holdout at exactly the best recorded AUC
+    from riskmoe.models.moe._base import holdout
+
+    seeds = np.random.default_rng(0).integers(2**63 - 1, size=(1, 3))
+    _, val = holdout(len(y), 0.2, int(seeds[0, 0]), stratify=y.to_numpy())
+    auc = roc_auc_score(y.iloc[val], clf.decision_logits(X.iloc[val]))
+    assert 1 - auc == pytest.approx(history.min(), abs=1e-6)
+
+
+def test_auto_embedding_width_follows_the_column_count(data):
+    X, y = data
+    assert MoERiskClassifier(**{**SMALL, "d_embedding": "auto"}).fit(X, y).d_embedding_ == 16
+    rng = np.random.default_rng(0)
+    wide = pd.DataFrame(rng.normal(size=(300, 64)), columns=[f"r{i}" for i in range(64)])
+    target = (wide["r0"] + rng.normal(size=300) > 0).astype(int)
+    clf = MoERiskClassifier(**{**SMALL, "d_embedding": "auto"}).fit(wide, target)
+    assert clf.d_embedding_ == 8
+    assert clf.module_.members[0].embedding.d_embedding == 8
+
+
+def test_rare_categories_share_the_unseen_embedding(data):
+    X, y = data
+    X = X.assign(region=X["region"].astype(object))
+    X.loc[X.index[:3], "region"] = "island"  # 3 rows: under min_category_frequency
+    clf = MoERiskClassifier(**{**SMALL, "min_category_frequency": 5}).fit(X, y)
+    column = next(c for c in clf.encoder_.categorical_ if c.name == "region")
+    assert "island" not in column.categories
+    probe = X.iloc[:3].copy()
+    unseen = probe.assign(region="never seen")
+    np.testing.assert_array_equal(clf.predict_proba(probe), clf.predict_proba(unseen))

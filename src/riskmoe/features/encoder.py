@@ -191,6 +191,11 @@ class TabularEncoder:
     n_bins : int, default=32
         Number of quantile bins per numeric column (fewer when a column has fewer
         distinct values).
+    min_frequency : int, default=1
+        Categories seen in fewer training rows stay out of the vocabulary and share the
+        unseen index (a zero embedding) at fit and predict time alike, like
+        scikit-learn's ``OneHotEncoder(min_frequency=...)``: an embedding learnt from a
+        handful of rows is noise (e.g. Lending Club's 800 three-digit zip codes).
 
     Attributes
     ----------
@@ -208,8 +213,9 @@ class TabularEncoder:
     ([[2.0]], [[1.0]], [[0]])
     """
 
-    def __init__(self, n_bins: int = 32) -> None:
+    def __init__(self, n_bins: int = 32, min_frequency: int = 1) -> None:
         self.n_bins = n_bins
+        self.min_frequency = min_frequency
 
     # -- fitting ---------------------------------------------------------------------------
 
@@ -231,10 +237,12 @@ class TabularEncoder:
         SchemaError
             For unsupported dtypes (complex, datetime, period, interval).
         ValueError
-            If ``n_bins < 1`` or the frame is empty.
+            If ``n_bins < 1``, ``min_frequency < 1`` or the frame is empty.
         """
         if self.n_bins < 1:
             raise ValueError(f"n_bins must be >= 1; got n_bins={self.n_bins}.")
+        if self.min_frequency < 1:
+            raise ValueError(f"min_frequency must be >= 1; got min_frequency={self.min_frequency}.")
         if frame.shape[0] == 0 or frame.shape[1] == 0:
             raise ValueError(
                 f"cannot fit the encoder on an empty frame (shape={frame.shape}); "
@@ -254,6 +262,7 @@ class TabularEncoder:
                 keys, missing = _as_keys(s)
                 present = pd.Series(keys[~missing])
                 counts = present.value_counts(sort=False)
+                counts = counts[counts >= self.min_frequency]
                 categories = tuple(sorted(str(k) for k in counts.index))
                 mode = str(counts.idxmax()) if len(counts) else None
                 if mode is not None:
@@ -385,6 +394,7 @@ class TabularEncoder:
         self._check_fitted()
         return {
             "n_bins": self.n_bins,
+            "min_frequency": self.min_frequency,
             "columns": list(self.columns_),
             "numeric": [
                 {"name": c.name, "fill_value": c.fill_value, "edges": list(c.edges)}
@@ -406,7 +416,8 @@ class TabularEncoder:
             If the state is malformed.
         """
         try:
-            enc = cls(n_bins=int(state["n_bins"]))
+            # states written before min_frequency existed kept every category
+            enc = cls(n_bins=int(state["n_bins"]), min_frequency=int(state.get("min_frequency", 1)))
             enc.columns_ = tuple(str(c) for c in state["columns"])
             enc.numeric_ = tuple(
                 NumericColumn(

@@ -33,13 +33,45 @@ from riskmoe.features import (
 )
 from riskmoe.models.moe._inputs import align_columns, as_frame
 from riskmoe.models.moe._network import MoEEnsemble, MoENetwork
-from riskmoe.models.moe._training import Batch, TaskKind, TrainConfig, TrainResult, train_network
+from riskmoe.models.moe._training import (
+    Batch,
+    Stopping,
+    TaskKind,
+    TrainConfig,
+    TrainResult,
+    train_network,
+)
 
-__all__ = ["holdout", "routed_share"]
+__all__ = ["embedding_width", "holdout", "routed_share"]
 
 _PREDICT_CHUNK = 8192
 _AUTO_EXPERTS = 4  # routed experts when n_experts="auto" and there are fewer groups
 _AUTO_MAX_GROUPS = 8  # groups feature_groups="auto" may infer when n_experts="auto"
+_AUTO_INPUT_WIDTH = 512  # d_embedding="auto": about this many flat inputs per expert
+_AUTO_EMBEDDING = (4, 16)  # d_embedding="auto": the narrowest and widest token
+
+
+def embedding_width(d_embedding: int | str, n_tokens: int) -> int:
+    """Token width: ``d_embedding`` itself, or for ``"auto"`` the largest power of two
+    with ``n_tokens * width <= 512``, kept within [4, 16].
+
+    An expert's first layer reads ``n_tokens * width`` inputs; with many columns and
+    few rows a fixed width makes that layer the first thing to overfit (measured on
+    Polish bankruptcy, 64 ratios and ~5,600 rows: width 8 beat 16 by 0.002 AUC at half
+    the fit time).
+
+    Examples
+    --------
+    >>> [embedding_width("auto", n) for n in (10, 30, 64, 100, 300)]
+    [16, 16, 8, 4, 4]
+    >>> embedding_width(12, 64)
+    12
+    """
+    if d_embedding != "auto":
+        return int(d_embedding)
+    low, high = _AUTO_EMBEDDING
+    width = 2 ** math.floor(math.log2(max(_AUTO_INPUT_WIDTH / max(n_tokens, 1), 1)))
+    return int(min(high, max(low, width)))
 
 
 def holdout(
@@ -147,12 +179,13 @@ class _MoEBase(BaseEstimator):
         for name, low in (
             ("n_shared_experts", 0),
             ("expert_hidden", 1),
-            ("d_embedding", 1),
             ("n_bins", 1),
             ("max_epochs", 1),
             ("patience", 1),
         ):
             self._check_integer(name, low)
+        if self.d_embedding != "auto":
+            self._check_integer("d_embedding", 1)
         self._check_real("dropout", 0.0, 0.99)
         self._check_real("learning_rate", 0.0, 10.0, closed_low=False)
         for name in ("weight_decay", "balance_coef", "z_loss_coef"):
@@ -186,7 +219,12 @@ class _MoEBase(BaseEstimator):
         return groups
 
     def _train_config(
-        self, batch_size: int, *, l1: float = 0.0, aux_task_weight: float = 0.0
+        self,
+        batch_size: int,
+        *,
+        l1: float = 0.0,
+        aux_task_weight: float = 0.0,
+        stopping: Stopping = "loss",
     ) -> TrainConfig:
         return TrainConfig(
             learning_rate=float(self.learning_rate),
@@ -196,6 +234,7 @@ class _MoEBase(BaseEstimator):
             patience=int(self.patience),
             batch_size=batch_size,
             aux_task_weight=aux_task_weight,
+            stopping=stopping,
         )
 
     def _split(self, y: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -271,7 +310,7 @@ class _MoEBase(BaseEstimator):
         embedding = FeatureEmbedding(
             encoder.bin_edges(),
             encoder.cardinalities,
-            d_embedding=int(self.d_embedding),
+            d_embedding=embedding_width(self.d_embedding, len(encoder.feature_names)),
             kind=self.numeric_embedding,
         )
         return MoENetwork(
@@ -302,6 +341,7 @@ class _MoEBase(BaseEstimator):
         elif hasattr(self, "feature_names_in_"):
             del self.feature_names_in_
         self.encoder_ = encoder
+        self.d_embedding_ = embedding_width(self.d_embedding, len(encoder.feature_names))
         self.feature_groups_ = groups
         self.expert_names_ = [
             f"routed_{n}[{groups[n % len(groups)].name}]" for n in range(self.n_experts_)

@@ -331,7 +331,9 @@ def add_expert(
         )
 
     new_frame = frame[list(group.columns)]
-    encoder = TabularEncoder(n_bins=int(model.n_bins)).fit(new_frame)
+    encoder = TabularEncoder(
+        n_bins=int(model.n_bins), min_frequency=int(model.min_category_frequency)
+    ).fit(new_frame)
     _, base_enc = model._encode(frame[list(model.encoder_.columns_)])
     full = _joined_batch(base_enc, encoder.transform(new_frame), y01.astype(np.float32))
     full = full._replace(weight=torch.from_numpy(model._row_weights(y01, classes)))
@@ -365,7 +367,7 @@ def add_expert(
             embedding = FeatureEmbedding(
                 encoder.bin_edges(),
                 encoder.cardinalities,
-                d_embedding=int(model.d_embedding),
+                d_embedding=int(model.d_embedding_),
                 kind=model.numeric_embedding,
             )
             frozen = copy.deepcopy(cast(MoENetwork, base))

@@ -34,6 +34,7 @@ from safetensors.torch import load_file, save_file
 
 from riskmoe.exceptions import DataError, SchemaError
 from riskmoe.features import FeatureGroup, TabularEncoder
+from riskmoe.models.moe._base import embedding_width
 from riskmoe.models.moe._calibration import Calibrator
 from riskmoe.models.moe._inputs import AuxTask
 from riskmoe.models.moe._network import MoEEnsemble
@@ -201,6 +202,7 @@ def save_model(model: MoERiskClassifier, path: Path) -> Path:
             "classes": {"dtype": str(classes.dtype), "values": _jsonable(classes.tolist())},
             "aux_tasks": [t.to_dict() for t in model.aux_tasks_],
             "n_active_parameters": int(model.n_active_parameters_),
+            "stopping_metric": model.stopping_metric_,
         },
         preprocess={"calibration": model.calibrator_.to_dict()},
         versions={
@@ -311,6 +313,7 @@ def load_folder(
         module.load_state_dict(load_file(str(path / WEIGHTS)), strict=True)
         module.eval()
         model.encoder_ = encoder
+        model.d_embedding_ = embedding_width(model.d_embedding, len(encoder.feature_names))
         model.feature_groups_ = groups
         model.expert_names_ = [str(n) for n in fitted["expert_names"]]
         model.module_ = module
@@ -336,6 +339,8 @@ def _restore_classifier(
     model.n_ensemble_ = int(fitted["n_members"])
     model.calibrator_ = Calibrator.from_dict(preprocess["calibration"])
     model.n_active_parameters_ = int(fitted["n_active_parameters"])
+    # models saved before the metric was recorded stopped on the log loss
+    model.stopping_metric_ = "auc" if fitted.get("stopping_metric") == "auc" else "log_loss"
     return 1 + len(model.aux_tasks_)
 
 

@@ -10,14 +10,26 @@ from typing import Literal, NamedTuple
 import numpy as np
 import torch
 import torch.nn.functional as F
+from sklearn.metrics import roc_auc_score
 from torch import Tensor
 
 from riskmoe.features import EncodedFrame
 from riskmoe.models.moe._network import MoENetwork
 
-__all__ = ["Batch", "TaskKind", "TrainConfig", "TrainResult", "make_batch", "train_network"]
+__all__ = [
+    "Batch",
+    "Stopping",
+    "TaskKind",
+    "TrainConfig",
+    "TrainResult",
+    "make_batch",
+    "train_network",
+]
 
 TaskKind = Literal["binary", "regression"]
+#: What early stopping watches on the validation split: the main task's (weighted) loss,
+#: or its ranking quality (the epoch with the highest AUC is kept).
+Stopping = Literal["loss", "auc"]
 
 
 class Batch(NamedTuple):
@@ -78,6 +90,7 @@ class TrainConfig:
     batch_size: int
     aux_task_weight: float
     grad_clip: float = 1.0
+    stopping: Stopping = "loss"
 
 
 @dataclass(frozen=True)
@@ -91,8 +104,9 @@ class TrainResult:
     n_epochs : int
         Epochs run.
     history : tuple of float
-        Validation loss (main task, class-weighted log loss) per epoch; training loss
-        when there was no validation split.
+        Validation score per epoch, lower is better: the main task's class-weighted loss,
+        or ``1 - AUC`` when stopping on AUC; the training loss when there was no
+        validation split.
     """
 
     best_epoch: int
@@ -164,6 +178,25 @@ def _validation_loss(
     return total / max(weight, 1e-12)
 
 
+@torch.no_grad()
+def _validation_score(
+    net: MoENetwork, batch: Batch, kind: TaskKind, stopping: Stopping, chunk: int = 8192
+) -> float:
+    """Lower is better: the validation loss, or ``1 - AUC`` of the main-task logits.
+
+    AUC needs both classes in ``batch``; without them this falls back to the loss.
+    """
+    y = batch.targets[:, 0].numpy()
+    if stopping == "loss" or kind != "binary" or y.min() == y.max():
+        return _validation_loss(net, batch, chunk, kind)
+    net.eval()
+    parts = []
+    for start in range(0, batch.n_rows, chunk):
+        part = batch.take(torch.arange(start, min(start + chunk, batch.n_rows)))
+        parts.append(net(part.numeric, part.missing, part.categorical, tasks=[0]).logits[:, 0])
+    return 1.0 - float(roc_auc_score(y, torch.cat(parts).double().numpy()))
+
+
 def train_network(
     net: MoENetwork,
     train: Batch,
@@ -179,8 +212,8 @@ def train_network(
     """Train ``net`` in place and leave the best weights loaded.
 
     One loop for every model: shuffled mini-batches, AdamW, gradient-norm clipping, an
-    L1 penalty on weight matrices, the routers' auxiliary loss, and early stopping on the
-    validation loss with ``patience`` epochs.
+    L1 penalty on weight matrices, the routers' auxiliary loss, and early stopping with
+    ``patience`` epochs on the validation loss or AUC (``config.stopping``).
 
     Parameters
     ----------
@@ -243,7 +276,9 @@ def train_network(
             running += loss.item() * part.n_rows / unscaled
             seen += part.n_rows
         score = (
-            _validation_loss(net, val, kind=kinds[0]) if val is not None else running / max(seen, 1)
+            _validation_score(net, val, kinds[0], config.stopping)
+            if val is not None
+            else running / max(seen, 1)
         )
         if val is None and agree is not None:
             score = agree(score)
