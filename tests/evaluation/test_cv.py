@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
+from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
@@ -241,3 +242,29 @@ def test_a_training_cap_subsamples_train_folds_only_and_identically_for_every_mo
         assert abs(y.iloc[s.train].mean() - y.mean()) < 0.02  # stratified
     with pytest.raises(ValueError, match="max_train_rows must be >= 10"):
         cv_splits(y, max_train_rows=3)
+
+
+def test_folds_in_worker_processes_give_the_serial_results():
+    """n_jobs=2 runs folds in two processes; seeded folds give the same metrics, the same
+    out-of-fold scores and the same per-fold order as the serial run."""
+    X, y = frame(n=300, seed=4)
+    specs = [
+        ModelSpec("logistic", lambda: LogisticRegression()),
+        ModelSpec("forest", lambda: RandomForestClassifier(n_estimators=20)),
+    ]
+    kwargs = dict(n_splits=3, n_repeats=2, latency_calls=1, throughput_rows=50)
+    serial = cross_validate_models(X, y, specs, **kwargs)
+    messages: list[str] = []
+    parallel = cross_validate_models(
+        X, y, specs, n_jobs=2, threads=1, on_progress=messages.append, **kwargs
+    )
+    cols = ["model", "fold", "repeat", "auc", "ks", "brier", "logloss", "ece"]
+    pd.testing.assert_frame_equal(serial.frame()[cols], parallel.frame()[cols])
+    for name in ("logistic", "forest"):
+        np.testing.assert_array_equal(serial.oof[name], parallel.oof[name])
+    assert sorted(messages) == sorted(
+        f"data fold {f + 1}/6 {m} AUC {a:.3f}"
+        for m, f, a in serial.frame()[["model", "fold", "auc"]].itertuples(index=False)
+    )
+    with pytest.raises(ValueError, match=r"n_jobs must be an integer >= 1; got 0\."):
+        cross_validate_models(X, y, specs, n_jobs=0)

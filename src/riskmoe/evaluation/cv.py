@@ -19,6 +19,7 @@ parameter count this way).
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -26,7 +27,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from joblib import Parallel, delayed
 from sklearn.model_selection import RepeatedStratifiedKFold, train_test_split
+from threadpoolctl import threadpool_limits
 
 from riskmoe.evaluation.metrics import probability_metrics
 from riskmoe.evaluation.timing import predict_rows_per_second, single_row_latency_ms
@@ -312,6 +315,8 @@ def cross_validate_models(
     latency_folds: int | None = None,
     feature_groups: Mapping[str, tuple[str, ...]] | None = None,
     on_progress: ProgressCallback | None = None,
+    n_jobs: int = 1,
+    threads: int | None = None,
 ) -> CVResult:
     """Cross-validate several models on the same stratified folds.
 
@@ -348,7 +353,15 @@ def cross_validate_models(
     feature_groups : mapping or None
         Passed to context-aware factories.
     on_progress : callable or None
-        Called with a description after every (fold, model).
+        Called with a description after every (fold, model); with ``n_jobs > 1``, after
+        every fold for each of its models.
+    n_jobs : int, default=1
+        Folds run at once, in separate processes (joblib). Every fold is seeded on its
+        own, so the metrics equal the serial run's; the timings then include whatever
+        the other workers take from the machine.
+    threads : int or None
+        BLAS / OpenMP threads (``threadpoolctl``) while fitting and scoring a fold, in
+        the worker that runs it; ``None`` leaves them be.
 
     Returns
     -------
@@ -360,9 +373,11 @@ def cross_validate_models(
         If ``X`` is not a DataFrame, ``y`` is not 0/1 and aligned, or a class is rarer
         than ``n_splits``.
     ValueError
-        If ``models`` is empty or names repeat.
+        If ``models`` is empty or names repeat, or ``n_jobs < 1``.
     """
     target = _check_inputs(X, y, models)
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int | np.integer) or n_jobs < 1:
+        raise ValueError(f"n_jobs must be an integer >= 1; got {n_jobs!r}.")
     splits = cv_splits(
         target,
         n_splits=n_splits,
@@ -370,90 +385,48 @@ def cross_validate_models(
         random_state=random_state,
         max_train_rows=max_train_rows,
     )
+    plan = _FoldPlan(
+        models=tuple(models),
+        dataset=dataset,
+        random_state=int(random_state),
+        feature_groups=dict(feature_groups or {}),
+        n_trials=n_trials,
+        tune_max_rows=tune_max_rows,
+        throughput_rows=throughput_rows,
+        latency_calls=latency_calls,
+        latency_folds=latency_folds,
+        threads=threads,
+        n_folds=len(splits),
+    )
+    outcomes: list[_FoldOutcome] = []
+    if n_jobs == 1:
+        for split in splits:
+            outcomes.append(_run_fold(plan, split, X, target, on_progress))
+    else:
+        # each fold is seeded and independent: workers give the serial run's results
+        parallel = Parallel(n_jobs=min(n_jobs, len(splits)), return_as="generator_unordered")
+        for outcome in parallel(delayed(_run_fold)(plan, s, X, target, None) for s in splits):
+            if on_progress is not None:
+                for message in outcome.messages:
+                    on_progress(message)
+            outcomes.append(outcome)
+        outcomes.sort(key=lambda o: o.fold)
     oof = {m.name: np.full(len(target), np.nan) for m in models}
     diagnostics: dict[str, list[Any]] = {m.name: [] for m in models}
     tuning: dict[str, list[TuningResult]] = {m.name: [] for m in models}
     records: list[FoldRecord] = []
     seconds: dict[tuple[str, int], float] = {}
-    groups = dict(feature_groups or {})
-    for split in splits:
-        X_train, y_train = X.iloc[split.train], target[split.train]
-        X_test, y_test = X.iloc[split.test], target[split.test]
-        fitted: dict[str, Any] = {}
-        for spec in models:
-            context = FoldContext(
-                dataset=dataset,
-                fold=split.fold,
-                repeat=split.repeat,
-                random_state=int(random_state) + split.fold,
-                feature_groups=groups,
-                n_train=len(split.train),
-                fitted=dict(fitted),
-            )
-            step_start = time.perf_counter()
-            budget = n_trials if spec.param_space else 0
-            result = tune(
-                lambda _spec=spec, _ctx=context, **p: _spec.build(_ctx, **p),
-                spec.param_space,
-                X_train,
-                y_train,
-                n_trials=budget,
-                max_rows=tune_max_rows,
-                random_state=context.random_state,
-            )
-            tuning[spec.name].append(result)
-            model = spec.build(context, **result.best_params)
-            start = time.perf_counter()
-            model.fit(X_train, y_train)
-            fit_seconds = time.perf_counter() - start
-            proba = np.asarray(model.predict_proba(X_test))[:, 1]
+    for outcome in outcomes:
+        split = splits[outcome.fold]
+        records.extend(outcome.records)
+        for name, proba in outcome.proba.items():
             if split.repeat == 0:
-                oof[spec.name][split.test] = proba
-            m = probability_metrics(y_test, proba)
-            records.append(
-                FoldRecord(
-                    dataset=dataset,
-                    model=spec.name,
-                    fold=split.fold,
-                    repeat=split.repeat,
-                    n_train=len(split.train),
-                    n_test=len(split.test),
-                    positives_test=m.positives,
-                    auc=m.auc,
-                    ks=m.ks,
-                    pr_auc=m.pr_auc,
-                    brier=m.brier,
-                    logloss=m.logloss,
-                    ece=m.ece,
-                    fit_seconds=fit_seconds,
-                    predict_rows_per_s=predict_rows_per_second(
-                        model, X_test, n_rows=throughput_rows, random_state=context.random_state
-                    ),
-                    single_row_ms=(
-                        single_row_latency_ms(
-                            model, X_test, n_calls=latency_calls, random_state=context.random_state
-                        )
-                        if latency_folds is None or split.fold < latency_folds
-                        else None
-                    ),
-                    tune_seconds=result.seconds,
-                    n_trials=result.n_trials,
-                    best_params=dict(result.best_params),
-                    n_parameters=_n_parameters(model),
-                )
-            )
-            usage = getattr(model, "expert_usage_", None)
-            if usage is not None:
-                labels = getattr(model, "expert_names_", None)
-                diagnostics[spec.name].append(
-                    {"usage": usage, "labels": None if labels is None else list(labels)}
-                )
-            fitted[spec.name] = model
-            seconds[(spec.name, split.fold)] = time.perf_counter() - step_start
-            if on_progress is not None:
-                on_progress(
-                    f"{dataset} fold {split.fold + 1}/{len(splits)} {spec.name} AUC {m.auc:.3f}"
-                )
+                oof[name][split.test] = proba
+        for name, entry in outcome.diagnostics.items():
+            diagnostics[name].append(entry)
+        for name, result in outcome.tuning.items():
+            tuning[name].append(result)
+        seconds.update({(name, outcome.fold): v for name, v in outcome.seconds.items()})
     return CVResult(
         records=tuple(records),
         splits=splits,
@@ -463,6 +436,144 @@ def cross_validate_models(
         tuning=tuning,
         seconds=seconds,
     )
+
+
+@dataclass(frozen=True)
+class _FoldPlan:
+    """What every fold of one :func:`cross_validate_models` call shares."""
+
+    models: tuple[ModelSpec, ...]
+    dataset: str
+    random_state: int
+    feature_groups: Mapping[str, tuple[str, ...]]
+    n_trials: int
+    tune_max_rows: int | None
+    throughput_rows: int
+    latency_calls: int
+    latency_folds: int | None
+    threads: int | None
+    n_folds: int
+
+
+@dataclass(frozen=True)
+class _FoldOutcome:
+    """What one fold produced, per model: records, test-fold probabilities, MoE usage,
+    searches, seconds, and the progress messages in the order they happened."""
+
+    fold: int
+    records: list[FoldRecord]
+    proba: dict[str, np.ndarray]
+    diagnostics: dict[str, dict[str, Any]]
+    tuning: dict[str, TuningResult]
+    seconds: dict[str, float]
+    messages: list[str]
+
+
+def _run_fold(
+    plan: _FoldPlan,
+    split: FoldSplit,
+    X: pd.DataFrame,
+    target: np.ndarray,
+    on_progress: ProgressCallback | None,
+) -> _FoldOutcome:
+    """Tune, fit, score and time every model of ``plan`` on one fold (in a worker process
+    when the runner has ``n_jobs > 1``; ``threads`` then limits that worker)."""
+    with contextlib.ExitStack() as stack:
+        if plan.threads is not None:
+            stack.enter_context(threadpool_limits(limits=plan.threads))
+        return _fit_fold_models(plan, split, X, target, on_progress)
+
+
+def _fit_fold_models(
+    plan: _FoldPlan,
+    split: FoldSplit,
+    X: pd.DataFrame,
+    target: np.ndarray,
+    on_progress: ProgressCallback | None,
+) -> _FoldOutcome:
+    X_train, y_train = X.iloc[split.train], target[split.train]
+    X_test, y_test = X.iloc[split.test], target[split.test]
+    outcome = _FoldOutcome(split.fold, [], {}, {}, {}, {}, [])
+    fitted: dict[str, Any] = {}
+    for spec in plan.models:
+        context = FoldContext(
+            dataset=plan.dataset,
+            fold=split.fold,
+            repeat=split.repeat,
+            random_state=plan.random_state + split.fold,
+            feature_groups=plan.feature_groups,
+            n_train=len(split.train),
+            fitted=dict(fitted),
+        )
+        step_start = time.perf_counter()
+        budget = plan.n_trials if spec.param_space else 0
+        result = tune(
+            lambda _spec=spec, _ctx=context, **p: _spec.build(_ctx, **p),
+            spec.param_space,
+            X_train,
+            y_train,
+            n_trials=budget,
+            max_rows=plan.tune_max_rows,
+            random_state=context.random_state,
+        )
+        outcome.tuning[spec.name] = result
+        model = spec.build(context, **result.best_params)
+        start = time.perf_counter()
+        model.fit(X_train, y_train)
+        fit_seconds = time.perf_counter() - start
+        proba = np.asarray(model.predict_proba(X_test))[:, 1]
+        outcome.proba[spec.name] = proba
+        m = probability_metrics(y_test, proba)
+        timed_latency = plan.latency_folds is None or split.fold < plan.latency_folds
+        outcome.records.append(
+            FoldRecord(
+                dataset=plan.dataset,
+                model=spec.name,
+                fold=split.fold,
+                repeat=split.repeat,
+                n_train=len(split.train),
+                n_test=len(split.test),
+                positives_test=m.positives,
+                auc=m.auc,
+                ks=m.ks,
+                pr_auc=m.pr_auc,
+                brier=m.brier,
+                logloss=m.logloss,
+                ece=m.ece,
+                fit_seconds=fit_seconds,
+                predict_rows_per_s=predict_rows_per_second(
+                    model, X_test, n_rows=plan.throughput_rows, random_state=context.random_state
+                ),
+                single_row_ms=(
+                    single_row_latency_ms(
+                        model,
+                        X_test,
+                        n_calls=plan.latency_calls,
+                        random_state=context.random_state,
+                    )
+                    if timed_latency
+                    else None
+                ),
+                tune_seconds=result.seconds,
+                n_trials=result.n_trials,
+                best_params=dict(result.best_params),
+                n_parameters=_n_parameters(model),
+            )
+        )
+        usage = getattr(model, "expert_usage_", None)
+        if usage is not None:
+            labels = getattr(model, "expert_names_", None)
+            outcome.diagnostics[spec.name] = {
+                "usage": usage,
+                "labels": None if labels is None else list(labels),
+            }
+        fitted[spec.name] = model
+        outcome.seconds[spec.name] = time.perf_counter() - step_start
+        message = f"{plan.dataset} fold {split.fold + 1}/{plan.n_folds} {spec.name} AUC {m.auc:.3f}"
+        outcome.messages.append(message)
+        if on_progress is not None:
+            on_progress(message)
+    return outcome
 
 
 def summarize(records: Sequence[FoldRecord] | pd.DataFrame) -> pd.DataFrame:
