@@ -79,6 +79,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--max-rows", type=int, default=None, help="subsample every dataset to this many rows"
     )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="seed of the folds and models (default: RISKMOE_RANDOM_STATE, else 0)",
+    )
+    parser.add_argument(
+        "--jobs", type=int, default=None, help="folds run side by side (default: 2, quick: 1)"
+    )
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser.parse_args(argv)
@@ -96,6 +105,8 @@ def main(argv: list[str] | None = None) -> int:
         overrides["max_rows"] = args.max_rows
     if args.no_plots:
         overrides["plots"] = False
+    if args.jobs is not None:
+        overrides["n_jobs"] = args.jobs
     if overrides:
         config = dataclasses.replace(config, **overrides)
     command = "python benchmarks/credit_models.py " + shlex.join(
@@ -134,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
                 args.models,
                 quick=args.quick,
                 out_dir=args.out,
-                settings=Settings(),
+                settings=Settings() if args.seed is None else Settings(random_state=args.seed),
                 config=config,
                 progress=on_progress,
                 command=command.strip(),

@@ -520,7 +520,7 @@ def run_credit_benchmark(
         _write_json(out / "credit_models.meta.json", meta)
         files.append(out / "credit_models.meta.json")
         md = out / "credit_models.md"
-        md.write_text(_markdown(summary, runs, config, notes, seconds, command, specs, out))
+        md.write_text(_markdown(summary, runs, config, notes, seconds, command, specs, out, seed))
         files.append(md)
     return CreditBenchmarkResult(
         records=tuple(records),
@@ -760,6 +760,7 @@ def _markdown(
     command: str | None,
     specs: Sequence[ModelSpec],
     out: Path,
+    seed: int = 0,
 ) -> str:
     models = [s.name for s in specs]
     lines = [
@@ -772,6 +773,7 @@ def _markdown(
         f"{os.cpu_count()} CPU cores ({platform.machine()}); created "
         f"{_dt.datetime.now(_dt.UTC).strftime('%Y-%m-%d %H:%M UTC')}.",
         f"* Models: {', '.join(models)}.",
+        f"* Seed of the folds and the models: {seed} (model seed = seed + fold).",
         "",
         "## Design",
         "",
