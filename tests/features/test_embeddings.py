@@ -74,3 +74,36 @@ def test_feature_embedding_orders_numeric_then_categorical():
     assert out.shape == (2, 2, 3)
     with pytest.raises(ValueError, match="must be 'piecewise_linear' or 'periodic'; got 'fourier'"):
         FeatureEmbedding(EDGES, [], d_embedding=3, kind="fourier")  # type: ignore[arg-type]
+
+
+def test_piecewise_linear_lookup_equals_the_encoding_and_its_gradient():
+    """Out of training the embedding looks up prefix sums instead of encoding every bin."""
+    torch.manual_seed(0)
+    edges = [tuple(sorted(torch.randn(33).tolist())), *EDGES]  # 32, 3 and 1 bins (padded)
+    emb = PiecewiseLinearEmbedding(edges, d_embedding=6)
+    x = torch.randn(500, 3) * 4
+    x[0] = torch.tensor([float("inf"), float("-inf"), 20.0])  # saturate, below, top edge
+    x[1] = torch.tensor([edges[0][7], 3.0, 10.0])  # exactly on inner and bottom edges
+    missing = (torch.rand(500, 3) < 0.2).float()
+    slow = torch.relu(emb.linear(emb.encode(x, missing)))
+    emb.eval()
+    index, fraction = emb.locate(x)
+    # rows of 33 (32 bins + the pad): past every bin; before any bin; the one bin full
+    assert index[0].tolist() == [32, 33 + 0, 66 + 1]
+    torch.testing.assert_close(emb(x, missing), slow, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(emb(x, missing, (index, fraction)), emb(x, missing))
+    # the same derivative in the value (one slope per bin) and in the weights
+    xs = x[2:].clone().requires_grad_(True)
+    emb.train()
+    (g_slow_x,) = torch.autograd.grad(emb(xs, missing[2:]).sum(), xs)
+    emb.eval()
+    (g_fast_x,) = torch.autograd.grad(emb(xs, missing[2:]).sum(), xs)
+    torch.testing.assert_close(g_fast_x, g_slow_x, rtol=1e-4, atol=1e-5)
+
+
+def test_feature_embedding_shares_bins_only_with_equal_edges():
+    a, b = FeatureEmbedding(EDGES, [], d_embedding=3), FeatureEmbedding(EDGES, [4], d_embedding=5)
+    assert a.same_bins(b)
+    assert not a.same_bins(FeatureEmbedding([(0.0, 2.0, 3.0, 7.0), (10.0, 20.0)], [], 3))
+    periodic = FeatureEmbedding(EDGES, [], d_embedding=3, kind="periodic")
+    assert not periodic.same_bins(periodic) and periodic.locate(torch.zeros(1, 2)) is None

@@ -374,6 +374,8 @@ def test_ensemble_members_use_different_splits(data):
     encoded = clf._batch(clf.encoder_.transform(X))
     mean = np.mean([clf._logits(m, encoded, [0])[:, 0] for m in members], axis=0)
     np.testing.assert_allclose(clf.decision_logits(X), mean, atol=1e-5)
+    # ... though the ensemble searched each value's bin once for all members
+    assert clf.module_._shared_location(encoded.numeric) is not None
 
 
 def test_l1_penalty_shrinks_weights(data):

@@ -12,11 +12,13 @@ References
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Literal
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from riskmoe.features.encoder import UNSEEN_INDEX
@@ -27,6 +29,7 @@ __all__ = [
     "NumericEmbeddingKind",
     "PeriodicEmbedding",
     "PiecewiseLinearEmbedding",
+    "lookup_enabled",
 ]
 
 NumericEmbeddingKind = Literal["piecewise_linear", "periodic"]
@@ -96,14 +99,99 @@ class PiecewiseLinearEmbedding(nn.Module):
         self.register_buffer("width", width)
         self.register_buffer("mask", mask)
         self.linear = _PerFeatureLinear(len(edges), left.shape[1] + 1, d_embedding)
+        #: evaluate by lookup out of training (see :meth:`embed_located`); per-row
+        #: gradients under ``torch.func.vmap`` switch it off (:func:`lookup_enabled`)
+        self.lookup = True
 
     def encode(self, x: Tensor, missing: Tensor) -> Tensor:
         """PLE plus missing flag: (batch, F) x2 -> (batch, F, n_bins + 1)."""
         ple = ((x.unsqueeze(-1) - self.left) / self.width).clamp(0.0, 1.0) * self.mask
         return torch.cat([ple, missing.unsqueeze(-1)], dim=-1)
 
-    def forward(self, x: Tensor, missing: Tensor) -> Tensor:
-        return torch.relu(self.linear(self.encode(x, missing)))
+    def forward(
+        self, x: Tensor, missing: Tensor, location: tuple[Tensor, Tensor] | None = None
+    ) -> Tensor:
+        """Tokens (batch, F, d_embedding); ``location`` is :meth:`locate` of ``x``, if known."""
+        if not self.uses_lookup:
+            return torch.relu(self.linear(self.encode(x, missing)))
+        return self.embed_located(*(location or self.locate(x)), missing).relu_()
+
+    @property
+    def uses_lookup(self) -> bool:
+        """Out of training, unless switched off, and not in an ONNX export (no search op)."""
+        return self.lookup and not self.training and not torch.onnx.is_in_onnx_export()
+
+    def locate(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """Where each value falls: its bin and the fraction of that bin below it.
+
+        Returns
+        -------
+        index : Tensor, int64 (batch, F)
+            ``f * (n_bins + 1) + k`` with ``k`` the number of feature ``f``'s bins whose
+            right edge is <= the value (0..n_bins).
+        fraction : Tensor, float (batch, F)
+            The value's position in bin ``k``, clipped to [0, 1] (0 past the last bin).
+
+        Notes
+        -----
+        Depends only on the bin edges, so networks that share them (the members of an
+        ensemble) can share one call; the search is most of the cost of an evaluation.
+        """
+        n_features, n_bins = self.left.shape
+        # each bin's right edge, +inf past a feature's last bin; a pad bin after the last
+        right = torch.where(self.mask > 0, self.left + self.width, math.inf)
+        # values feature by feature, with canonical strides even for one row
+        by_feature = x.t().contiguous().reshape(-1).view(n_features, -1)
+        k = torch.searchsorted(right, by_feature, right=True).t()
+        index = k + torch.arange(n_features, device=x.device) * (n_bins + 1)
+        flat = index.reshape(-1)
+        left = F.pad(self.left, (0, 1)).reshape(-1).take(flat).view_as(x)
+        width = F.pad(self.width, (0, 1), value=1.0).reshape(-1).take(flat).view_as(x)
+        return index, ((x - left) / width).clamp(0.0, 1.0)
+
+    def embed_located(self, index: Tensor, fraction: Tensor, missing: Tensor) -> Tensor:
+        """``linear(encode(x, missing))`` from :meth:`locate` of ``x``, before the ReLU.
+
+        A value in bin ``k`` encodes as ones for the ``k`` bins left of it, its fraction
+        of bin ``k`` and zeros after, so the linear map is the sum of the first ``k`` bin
+        weights plus the fraction times bin ``k``'s: a prefix sum looked up per value, in
+        O(batch x F x d) instead of the encoding's O(batch x F x n_bins x d). The same
+        function (and gradient) as the encoding, equal to it up to float rounding (tested).
+        """
+        n_bins = self.left.shape[1]
+        weight = self.linear.weight  # (F, n_bins + 1, d); the last row is the missing flag
+        d = weight.shape[-1]
+        bins = weight[:, :n_bins] * self.mask.unsqueeze(-1)
+        # one table row per (feature, k): [bias + sum of the bins < k, bin k (0 past the last)]
+        prefix = F.pad(bins.cumsum(1), (0, 0, 1, 0)) + self.linear.bias.unsqueeze(1)
+        table = torch.cat([prefix, F.pad(bins, (0, 0, 0, 1))], dim=-1).reshape(-1, 2 * d)
+        rows = table.index_select(0, index.reshape(-1)).view(*index.shape, 2 * d)
+        out = torch.addcmul(rows[..., :d], fraction.unsqueeze(-1), rows[..., d:])
+        return out.addcmul_(missing.unsqueeze(-1), weight[:, n_bins])
+
+
+@contextlib.contextmanager
+def lookup_enabled(module: nn.Module, enabled: bool) -> Iterator[None]:
+    """Switch the lookup form of every piecewise-linear embedding in ``module`` for a block.
+
+    Examples
+    --------
+    >>> emb = PiecewiseLinearEmbedding([(0.0, 1.0, 2.0)], d_embedding=2).eval()
+    >>> with lookup_enabled(emb, False):
+    ...     emb.uses_lookup
+    False
+    >>> emb.uses_lookup
+    True
+    """
+    found = [m for m in module.modules() if isinstance(m, PiecewiseLinearEmbedding)]
+    before = [m.lookup for m in found]
+    for m in found:
+        m.lookup = enabled
+    try:
+        yield
+    finally:
+        for m, value in zip(found, before, strict=True):
+            m.lookup = value
 
 
 class PeriodicEmbedding(nn.Module):
@@ -242,9 +330,34 @@ class FeatureEmbedding(nn.Module):
         """Number of tokens (input columns)."""
         return self.n_numeric + self.n_categorical
 
-    def forward(self, numeric: Tensor, missing: Tensor, categorical: Tensor) -> Tensor:
+    def locate(self, numeric: Tensor) -> tuple[Tensor, Tensor] | None:
+        """:meth:`PiecewiseLinearEmbedding.locate` of ``numeric`` when it would use it."""
+        if isinstance(self.numeric, PiecewiseLinearEmbedding) and self.numeric.uses_lookup:
+            return self.numeric.locate(numeric)
+        return None
+
+    def same_bins(self, other: FeatureEmbedding) -> bool:
+        """Whether :meth:`locate` gives the same answer here and in ``other``."""
+        a, b = self.numeric, other.numeric
+        return (
+            isinstance(a, PiecewiseLinearEmbedding)
+            and isinstance(b, PiecewiseLinearEmbedding)
+            and torch.equal(a.left, b.left)
+            and torch.equal(a.width, b.width)
+            and torch.equal(a.mask, b.mask)
+        )
+
+    def forward(
+        self,
+        numeric: Tensor,
+        missing: Tensor,
+        categorical: Tensor,
+        location: tuple[Tensor, Tensor] | None = None,
+    ) -> Tensor:
         parts = []
-        if self.numeric is not None:
+        if isinstance(self.numeric, PiecewiseLinearEmbedding):
+            parts.append(self.numeric(numeric, missing, location))
+        elif self.numeric is not None:
             parts.append(self.numeric(numeric, missing))
         if self.categorical is not None:
             parts.append(self.categorical(categorical))

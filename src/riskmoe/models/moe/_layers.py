@@ -291,10 +291,10 @@ class MoELayer(nn.Module):
 
     def shared_output(self, x: Tensor) -> Tensor:
         """Sum of the shared experts: (batch, d_in) -> (batch, d_hidden)."""
-        out = x.new_zeros(x.shape[0], self.d_hidden)
-        for expert in self.shared:
-            out = out + expert(x)
-        return out
+        if len(self.shared) == 0:
+            return x.new_zeros(x.shape[0], self.d_hidden)
+        outs = [expert(x) for expert in self.shared]
+        return outs[0] if len(outs) == 1 else torch.stack(outs).sum(0)
 
     def expert_outputs(self, x: Tensor) -> Tensor:
         """Every routed expert on every row: (batch, d_in) -> (batch, n_experts, d_hidden)."""
@@ -330,6 +330,6 @@ class MoELayer(nn.Module):
             if rows.numel() == 0:
                 continue
             h = expert(self._expert_input(x.index_select(0, rows), n))  # (r, H)
-            w = gates.index_select(0, rows)[:, :, n]  # (r, T)
-            out = out.index_add(0, rows, w.unsqueeze(-1) * h.unsqueeze(1))
+            w = gates[:, :, n].index_select(0, rows)  # (r, T)
+            out.index_add_(0, rows, w.unsqueeze(-1) * h.unsqueeze(1))
         return out

@@ -112,9 +112,18 @@ class MoENetwork(nn.Module):
     def dispatch(self, value: Dispatch) -> None:
         self.moe.dispatch = value
 
-    def tokens(self, numeric: Tensor, missing: Tensor, categorical: Tensor) -> Tensor:
-        """Embed the encoded arrays: -> (batch, n_tokens, d_embedding)."""
-        return self.embedding(numeric, missing, categorical)
+    def tokens(
+        self,
+        numeric: Tensor,
+        missing: Tensor,
+        categorical: Tensor,
+        location: tuple[Tensor, Tensor] | None = None,
+    ) -> Tensor:
+        """Embed the encoded arrays: -> (batch, n_tokens, d_embedding).
+
+        ``location`` is the embedding's ``locate(numeric)`` when the caller has it.
+        """
+        return self.embedding(numeric, missing, categorical, location)
 
     def forward_tokens(self, tokens: Tensor, tasks: Sequence[int] | None = None) -> NetworkOutput:
         """Run the MoE and heads on tokens (batch, n_tokens, d_embedding)."""
@@ -131,8 +140,9 @@ class MoENetwork(nn.Module):
         missing: Tensor,
         categorical: Tensor,
         tasks: Sequence[int] | None = None,
+        location: tuple[Tensor, Tensor] | None = None,
     ) -> NetworkOutput:
-        return self.forward_tokens(self.tokens(numeric, missing, categorical), tasks)
+        return self.forward_tokens(self.tokens(numeric, missing, categorical, location), tasks)
 
     def contributions(self, tokens: Tensor, task: int = 0) -> tuple[Tensor, Tensor]:
         """Split the task logit into shared and routed expert terms.
@@ -172,11 +182,21 @@ class MoEEnsemble(nn.Module):
     ``forward(numeric, missing, categorical, tasks=None)`` returns a
     :class:`NetworkOutput` whose ``logits`` are the member mean (batch, T) and whose
     ``gate_weights`` are the members' gates side by side (batch, T, n_members * n_experts).
+    Out of training, members whose numeric embeddings share bin edges (all of one fit)
+    share one search for each value's bin.
     """
 
     def __init__(self, members: Sequence[MoENetwork]) -> None:
         super().__init__()
         self.members = nn.ModuleList(members)
+
+    def _shared_location(self, numeric: Tensor) -> tuple[Tensor, Tensor] | None:
+        if self.training or len(self.members) < 2:
+            return None
+        first = self.members[0].embedding
+        if not all(first.same_bins(m.embedding) for m in self.members[1:]):
+            return None
+        return first.locate(numeric)
 
     def forward(
         self,
@@ -185,7 +205,8 @@ class MoEEnsemble(nn.Module):
         categorical: Tensor,
         tasks: Sequence[int] | None = None,
     ) -> NetworkOutput:
-        outs = [m(numeric, missing, categorical, tasks) for m in self.members]
+        location = self._shared_location(numeric)
+        outs = [m(numeric, missing, categorical, tasks, location) for m in self.members]
         logits = torch.stack([o.logits for o in outs]).mean(0)
         aux = torch.stack([o.aux_loss for o in outs]).mean()
         gates = torch.cat([o.gate_weights for o in outs], dim=-1)

@@ -48,6 +48,7 @@ from torch import Tensor
 from torch.func import functional_call, grad, vmap
 
 from riskmoe.exceptions import NotFittedError
+from riskmoe.features.embeddings import lookup_enabled
 from riskmoe.models.moe._estimator import MoERiskClassifier
 from riskmoe.models.moe._layers import Router
 from riskmoe.models.moe._network import MoENetwork
@@ -237,23 +238,26 @@ def train_private_network(
     history: list[float] = []
     # inference mode throughout: no dropout / gating noise / router losses (see module notes)
     net.eval()
-    for _ in range(config.max_epochs):
-        running, seen = 0.0, 0
-        for idx in sampler:
-            rows = train.take(torch.as_tensor(idx, dtype=torch.int64))
-            if rows.n_rows:
-                detached = {k: v.detach() for k, v in params.items()}
-                grads = per_row_grads(detached, *rows)
-                with torch.no_grad():
-                    out = net(rows.numeric, rows.missing, rows.categorical)
-                    running += float(task_loss(out.logits, rows, kinds, 0.0)) * rows.n_rows
-                seen += rows.n_rows
-            for name, p in params.items():
-                # Opacus' DPOptimizer reads per-row gradients from this attribute
-                p.grad_sample = grads[name] if rows.n_rows else p.new_zeros((0, *p.shape))  # type: ignore[attr-defined]
-            optimizer.step()
-            optimizer.zero_grad(set_to_none=True)
-        history.append(running / max(seen, 1))
+    # per-row gradients under vmap take the embeddings' encoding path: the lookup's
+    # search runs on one row per vmap lane (slow, warns) and its gradient is the same
+    with lookup_enabled(net, False):
+        for _ in range(config.max_epochs):
+            running, seen = 0.0, 0
+            for idx in sampler:
+                rows = train.take(torch.as_tensor(idx, dtype=torch.int64))
+                if rows.n_rows:
+                    detached = {k: v.detach() for k, v in params.items()}
+                    grads = per_row_grads(detached, *rows)
+                    with torch.no_grad():
+                        out = net(rows.numeric, rows.missing, rows.categorical)
+                        running += float(task_loss(out.logits, rows, kinds, 0.0)) * rows.n_rows
+                    seen += rows.n_rows
+                for name, p in params.items():
+                    # Opacus' DPOptimizer reads per-row gradients from this attribute
+                    p.grad_sample = grads[name] if rows.n_rows else p.new_zeros((0, *p.shape))  # type: ignore[attr-defined]
+                optimizer.step()
+                optimizer.zero_grad(set_to_none=True)
+            history.append(running / max(seen, 1))
     net.eval()
     report = PrivacyReport(
         epsilon=privacy_spent(sigma, q, total_steps, dp.delta),
