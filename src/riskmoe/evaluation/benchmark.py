@@ -52,6 +52,7 @@ from threadpoolctl import threadpool_limits
 
 from riskmoe.config import Settings
 from riskmoe.data import load_dataset
+from riskmoe.evaluation.credit_bar import bar_markdown, calibration_by_dataset, credit_bar
 from riskmoe.evaluation.cv import (
     CVResult,
     FoldContext,
@@ -377,14 +378,16 @@ class CreditBenchmarkResult:
     notes: tuple[str, ...]
     seconds: float
     files: tuple[Path, ...]
+    bar: Mapping[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain-JSON form (records, notes, seconds, files)."""
+        """Plain-JSON form (records, notes, seconds, files, the bar's verdicts)."""
         return {
             "records": list(self.records),
             "notes": list(self.notes),
             "seconds": self.seconds,
             "files": [str(p) for p in self.files],
+            "bar": dict(self.bar),
         }
 
 
@@ -499,8 +502,9 @@ def run_credit_benchmark(
             )
             if out is not None:  # written after every dataset, so a long run keeps what it has
                 _write_json(out / "credit_models.json", records)
-    seconds = time.perf_counter() - start
     summary = summarize(pd.DataFrame(records))
+    bar = credit_bar(summary, calibration_by_dataset(runs))
+    seconds = time.perf_counter() - start
 
     if out is not None:
         files.append(out / "credit_models.json")
@@ -517,10 +521,13 @@ def run_credit_benchmark(
             elif any(s.name == "moe" for s in specs):
                 notes.append("moe: the fitted MoE exposed no expert_usage_; no heatmap drawn.")
         meta = _meta(runs, config, settings, notes, seconds, command, [s.name for s in specs])
+        meta["bar"] = bar
         _write_json(out / "credit_models.meta.json", meta)
         files.append(out / "credit_models.meta.json")
         md = out / "credit_models.md"
-        md.write_text(_markdown(summary, runs, config, notes, seconds, command, specs, out, seed))
+        md.write_text(
+            _markdown(summary, runs, config, notes, seconds, command, specs, out, seed, bar)
+        )
         files.append(md)
     return CreditBenchmarkResult(
         records=tuple(records),
@@ -529,6 +536,7 @@ def run_credit_benchmark(
         notes=tuple(notes),
         seconds=seconds,
         files=tuple(files),
+        bar=bar,
     )
 
 
@@ -761,6 +769,7 @@ def _markdown(
     specs: Sequence[ModelSpec],
     out: Path,
     seed: int = 0,
+    bar: Mapping[str, Any] | None = None,
 ) -> str:
     models = [s.name for s in specs]
     lines = [
@@ -842,6 +851,7 @@ def _markdown(
         "",
         *_minutes_table(runs, models),
         "",
+        *(["## The bar (issue 3)", "", *bar_markdown(bar), ""] if bar else []),
         "## Public targets beside ours (AUC)",
         "",
         "TabArena figures are single-split AUCs (first split of a 3-fold outer CV, 8-fold "

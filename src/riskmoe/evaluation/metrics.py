@@ -26,8 +26,10 @@ __all__ = [
     "CalibrationCurve",
     "DiscriminationReport",
     "ProbabilityMetrics",
+    "calibrated_ece_draws",
     "calibration_data",
     "discrimination",
+    "ece_noise_floor",
     "expected_calibration_error",
     "gini",
     "ks_statistic",
@@ -163,6 +165,52 @@ def expected_calibration_error(y_true: ArrayLike, y_prob: ArrayLike, n_bins: int
     sum_y = np.bincount(idx, weights=y, minlength=len(edges) - 1)
     sum_p = np.bincount(idx, weights=p, minlength=len(edges) - 1)
     return float(np.abs(sum_y - sum_p).sum() / len(y))
+
+
+def calibrated_ece_draws(
+    y_prob: ArrayLike, n_bins: int = 10, n_draws: int = 200, random_state: int = 0
+) -> np.ndarray:
+    """ECEs a perfectly calibrated model would show with these predictions and rows.
+
+    Labels are drawn as ``y ~ Bernoulli(p)`` from the probabilities themselves -- so the
+    model is calibrated by construction -- and :func:`expected_calibration_error` is
+    computed for each of ``n_draws`` draws. An observed ECE inside this distribution is
+    sampling noise, not miscalibration; it shrinks like ``1 / sqrt(rows per bin)``.
+
+    Returns
+    -------
+    ndarray of shape (n_draws,)
+    """
+    p = np.asarray(y_prob, dtype=float).ravel()
+    if p.size == 0:
+        raise ValueError("calibrated_ece_draws needs at least one probability.")
+    if not np.all(np.isfinite(p)) or np.any((p < 0) | (p > 1)):
+        raise ValueError("probabilities must be finite and within [0, 1].")
+    edges = _ece_bins(n_bins)
+    idx = np.digitize(p, edges[1:-1], right=False)
+    sum_p = np.bincount(idx, weights=p, minlength=n_bins)
+    rng = np.random.default_rng(random_state)
+    draws = np.empty(n_draws)
+    for i in range(n_draws):
+        y = (rng.random(p.size) < p).astype(float)
+        draws[i] = np.abs(np.bincount(idx, weights=y, minlength=n_bins) - sum_p).sum() / p.size
+    return draws
+
+
+def ece_noise_floor(
+    y_prob: ArrayLike, n_bins: int = 10, n_draws: int = 200, random_state: int = 0
+) -> float:
+    """The mean ECE of a perfectly calibrated model: :func:`calibrated_ece_draws` averaged.
+
+    Examples
+    --------
+    Ten rows at p = 0.5 fall in one bin, so ECE = |k/10 - 0.5| with k ~ Binomial(10, 0.5);
+    its mean is C(10, 5) / 2**10 / 2 = 0.123 (de Moivre's mean absolute deviation):
+
+    >>> round(ece_noise_floor([0.5] * 10, n_draws=20_000), 2)
+    0.12
+    """
+    return float(calibrated_ece_draws(y_prob, n_bins, n_draws, random_state).mean())
 
 
 @dataclass(frozen=True)
