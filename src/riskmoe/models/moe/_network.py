@@ -10,13 +10,14 @@ which is what :meth:`MoENetwork.contributions` returns and ``explain`` reports.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 import torch
 from torch import Tensor, nn
 
 from riskmoe.features import FeatureEmbedding
 from riskmoe.models.moe._layers import Dispatch, MoELayer
+from riskmoe.models.moe._stacked import STACKED_MAX_ROWS, StackedMembers
 
 __all__ = ["MoEEnsemble", "MoENetwork", "NetworkOutput"]
 
@@ -183,18 +184,30 @@ class MoEEnsemble(nn.Module):
     :class:`NetworkOutput` whose ``logits`` are the member mean (batch, T) and whose
     ``gate_weights`` are the members' gates side by side (batch, T, n_members * n_experts).
     Out of training, members whose numeric embeddings share bin edges (all of one fit)
-    share one search for each value's bin.
+    share one search for each value's bin, and without gradients a batch of at most
+    :data:`STACKED_MAX_ROWS` rows for the default task runs all members at once
+    (:class:`~riskmoe.models.moe._stacked.StackedMembers`).
     """
 
     def __init__(self, members: Sequence[MoENetwork]) -> None:
         super().__init__()
         self.members = nn.ModuleList(members)
+        self._stacked: tuple[tuple[int, ...], StackedMembers | None] | None = None
+
+    def _stacked_members(self) -> StackedMembers | None:
+        """The members stacked for small batches; rebuilt when any parameter changed."""
+        params = list(self.parameters())
+        key = tuple(id(p) for p in params) + tuple(p._version for p in params)
+        if self._stacked is None or self._stacked[0] != key:
+            self._stacked = (key, StackedMembers.build(list(self.members)))
+        return self._stacked[1]
 
     def _shared_location(self, numeric: Tensor) -> tuple[Tensor, Tensor] | None:
         if self.training or len(self.members) < 2:
             return None
-        first = self.members[0].embedding
-        if not all(first.same_bins(m.embedding) for m in self.members[1:]):
+        members = cast("list[MoENetwork]", list(self.members))
+        first = members[0].embedding
+        if not all(first.same_bins(m.embedding) for m in members[1:]):
             return None
         return first.locate(numeric)
 
@@ -205,6 +218,18 @@ class MoEEnsemble(nn.Module):
         categorical: Tensor,
         tasks: Sequence[int] | None = None,
     ) -> NetworkOutput:
+        if (
+            not self.training
+            and not torch.is_grad_enabled()
+            and tasks is not None
+            and list(tasks) == [0]
+            and numeric.shape[0] <= STACKED_MAX_ROWS
+            and not torch.onnx.is_in_onnx_export()
+        ):
+            stacked = self._stacked_members()
+            if stacked is not None:
+                logits, gates = stacked(numeric, missing, categorical)
+                return NetworkOutput(logits, logits.new_zeros(()), gates)
         location = self._shared_location(numeric)
         outs = [m(numeric, missing, categorical, tasks, location) for m in self.members]
         logits = torch.stack([o.logits for o in outs]).mean(0)
