@@ -158,16 +158,29 @@ class PiecewiseLinearEmbedding(nn.Module):
         O(batch x F x d) instead of the encoding's O(batch x F x n_bins x d). The same
         function (and gradient) as the encoding, equal to it up to float rounding (tested).
         """
+        table, missing_weight = self.lookup_table()
+        d = missing_weight.shape[-1]
+        rows = table.index_select(0, index.reshape(-1)).view(*index.shape, 2 * d)
+        out = torch.addcmul(rows[..., :d], fraction.unsqueeze(-1), rows[..., d:])
+        return out.addcmul_(missing.unsqueeze(-1), missing_weight)
+
+    def lookup_table(self) -> tuple[Tensor, Tensor]:
+        """What :meth:`embed_located` reads: the table and the missing flag's weights.
+
+        Returns
+        -------
+        table : Tensor, (F * (n_bins + 1), 2 * d)
+            Row ``f * (n_bins + 1) + k`` holds the bias plus the sum of feature ``f``'s
+            first ``k`` bin weights, then bin ``k``'s weight (zero past the last bin).
+        missing_weight : Tensor, (F, d)
+        """
         n_bins = self.left.shape[1]
         weight = self.linear.weight  # (F, n_bins + 1, d); the last row is the missing flag
         d = weight.shape[-1]
         bins = weight[:, :n_bins] * self.mask.unsqueeze(-1)
-        # one table row per (feature, k): [bias + sum of the bins < k, bin k (0 past the last)]
         prefix = F.pad(bins.cumsum(1), (0, 0, 1, 0)) + self.linear.bias.unsqueeze(1)
         table = torch.cat([prefix, F.pad(bins, (0, 0, 0, 1))], dim=-1).reshape(-1, 2 * d)
-        rows = table.index_select(0, index.reshape(-1)).view(*index.shape, 2 * d)
-        out = torch.addcmul(rows[..., :d], fraction.unsqueeze(-1), rows[..., d:])
-        return out.addcmul_(missing.unsqueeze(-1), weight[:, n_bins])
+        return table, weight[:, n_bins]
 
 
 @contextlib.contextmanager

@@ -23,7 +23,6 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, NamedTuple, cast
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from riskmoe.features.embeddings import CategoricalEmbedding, PiecewiseLinearEmbedding
@@ -89,16 +88,13 @@ class StackedMembers:
         self.n_experts = first.moe.n_experts
         self.top_k = first.moe.top_k
         if self.numeric is not None:
-            tables, missing = [], []
-            for m in members:
-                ple = cast(PiecewiseLinearEmbedding, m.embedding.numeric)
-                n_bins = ple.left.shape[1]
-                weight = ple.linear.weight
-                bins = weight[:, :n_bins] * ple.mask.unsqueeze(-1)
-                prefix = F.pad(bins.cumsum(1), (0, 0, 1, 0)) + ple.linear.bias.unsqueeze(1)
-                table = torch.cat([prefix, F.pad(bins, (0, 0, 0, 1))], dim=-1)
-                tables.append(table.reshape(-1, 2 * self.d))
-                missing.append(weight[:, n_bins])
+            tables, missing = zip(
+                *(
+                    cast(PiecewiseLinearEmbedding, m.embedding.numeric).lookup_table()
+                    for m in members
+                ),
+                strict=True,
+            )
             self.table = torch.stack(tables)  # (M, F * (n_bins + 1), 2d)
             self.missing_weight = torch.stack(missing).unsqueeze(1)  # (M, 1, F, d)
         categorical = embedding.categorical
@@ -164,6 +160,7 @@ class StackedMembers:
     def __call__(
         self, numeric: Tensor, missing: Tensor, categorical: Tensor
     ) -> tuple[Tensor, Tensor]:
+        """Member-mean task-0 logits (batch, 1) and gates (batch, 1, M * N)."""
         batch = numeric.shape[0] if self.numeric is not None else categorical.shape[0]
         parts = []
         if self.numeric is not None:
