@@ -53,6 +53,17 @@ def test_stacked_weights_follow_parameter_changes(fitted):
             torch.testing.assert_close(after, before + 1 / 3, rtol=1e-5, atol=1e-5)
         finally:
             head -= 1.0
+        # a parameter replaced rather than changed in place
+        member = module.members[2]
+        original = member.head_bias
+        member.head_bias = torch.nn.Parameter(original.detach() + 3.0)
+        try:
+            after = module(batch.numeric, batch.missing, batch.categorical, [0]).logits
+            torch.testing.assert_close(after, before + 1.0, rtol=1e-5, atol=1e-5)
+        finally:
+            member.head_bias = original
+        restored = module(batch.numeric, batch.missing, batch.categorical, [0]).logits
+        torch.testing.assert_close(restored, before)
 
 
 def test_stacking_refuses_what_it_cannot_run(fitted):

@@ -14,6 +14,10 @@ from typing import NamedTuple, cast
 
 import torch
 from torch import Tensor, nn
+from torch.nn.modules.module import (
+    register_module_module_registration_hook,
+    register_module_parameter_registration_hook,
+)
 
 from riskmoe.features import FeatureEmbedding
 from riskmoe.models.moe._layers import Dispatch, MoELayer
@@ -171,6 +175,27 @@ class MoENetwork(nn.Module):
         return terms, gates
 
 
+class _Registrations:
+    """Counts parameters and modules registered on any module in this process."""
+
+    count = 0
+
+    @classmethod
+    def seen(cls, *_: object) -> None:
+        cls.count += 1  # returns None: the registered value is kept as it is
+
+
+register_module_parameter_registration_hook(_Registrations.seen)
+register_module_module_registration_hook(_Registrations.seen)
+
+
+class _StackCache(NamedTuple):
+    registrations: int
+    parameters: list[nn.Parameter]
+    versions: list[int]
+    stacked: StackedMembers | None
+
+
 class MoEEnsemble(nn.Module):
     """Independently trained networks whose task outputs are averaged.
 
@@ -192,15 +217,30 @@ class MoEEnsemble(nn.Module):
     def __init__(self, members: Sequence[MoENetwork]) -> None:
         super().__init__()
         self.members = nn.ModuleList(members)
-        self._stacked: tuple[tuple[int, ...], StackedMembers | None] | None = None
+        self._stacked: _StackCache | None = None
 
     def _stacked_members(self) -> StackedMembers | None:
-        """The members stacked for small batches; rebuilt when any parameter changed."""
-        params = list(self.parameters())
-        key = tuple(id(p) for p in params) + tuple(p._version for p in params)
-        if self._stacked is None or self._stacked[0] != key:
-            self._stacked = (key, StackedMembers.build(list(self.members)))
-        return self._stacked[1]
+        """The members stacked for small batches; rebuilt when any parameter changed.
+
+        In place changes show in the parameters' versions; a parameter or layer replaced
+        anywhere shows in ``_Registrations.count`` (walking the modules on every call would
+        cost about half of scoring one record).
+        """
+        cache = self._stacked
+        if (
+            cache is None
+            or cache.registrations != _Registrations.count
+            or [p._version for p in cache.parameters] != cache.versions
+        ):
+            params = list(self.parameters())
+            cache = _StackCache(
+                _Registrations.count,
+                params,
+                [p._version for p in params],
+                StackedMembers.build(list(self.members)),
+            )
+            self._stacked = cache
+        return cache.stacked
 
     def _shared_location(self, numeric: Tensor) -> tuple[Tensor, Tensor] | None:
         if self.training or len(self.members) < 2:
