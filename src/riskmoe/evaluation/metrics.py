@@ -133,6 +133,13 @@ def _ece_bins(n_bins: int) -> np.ndarray:
     return np.linspace(0.0, 1.0, int(n_bins) + 1)
 
 
+def _ece_bin_index(p: np.ndarray, n_bins: int) -> np.ndarray:
+    """The equal-width bin of each probability, 0..n_bins - 1."""
+    edges = _ece_bins(n_bins)
+    # digitize on the interior edges: bin b holds edges[b] <= p < edges[b + 1]; p = 1 -> last
+    return np.digitize(p, edges[1:-1], right=False)
+
+
 def expected_calibration_error(y_true: ArrayLike, y_prob: ArrayLike, n_bins: int = 10) -> float:
     """Expected calibration error over ``n_bins`` equal-width probability bins.
 
@@ -159,11 +166,9 @@ def expected_calibration_error(y_true: ArrayLike, y_prob: ArrayLike, n_bins: int
     0.3
     """
     y, p = _binary(y_true, y_prob, probabilities=True)
-    edges = _ece_bins(n_bins)
-    # digitize on the interior edges: bin b holds edges[b] <= p < edges[b + 1]; p = 1 -> last
-    idx = np.digitize(p, edges[1:-1], right=False)
-    sum_y = np.bincount(idx, weights=y, minlength=len(edges) - 1)
-    sum_p = np.bincount(idx, weights=p, minlength=len(edges) - 1)
+    idx = _ece_bin_index(p, n_bins)
+    sum_y = np.bincount(idx, weights=y, minlength=n_bins)
+    sum_p = np.bincount(idx, weights=p, minlength=n_bins)
     return float(np.abs(sum_y - sum_p).sum() / len(y))
 
 
@@ -186,8 +191,7 @@ def calibrated_ece_draws(
         raise ValueError("calibrated_ece_draws needs at least one probability.")
     if not np.all(np.isfinite(p)) or np.any((p < 0) | (p > 1)):
         raise ValueError("probabilities must be finite and within [0, 1].")
-    edges = _ece_bins(n_bins)
-    idx = np.digitize(p, edges[1:-1], right=False)
+    idx = _ece_bin_index(p, n_bins)
     sum_p = np.bincount(idx, weights=p, minlength=n_bins)
     rng = np.random.default_rng(random_state)
     draws = np.empty(n_draws)
