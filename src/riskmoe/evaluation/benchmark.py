@@ -32,7 +32,6 @@ Design (the full run)
 
 from __future__ import annotations
 
-import contextlib
 import datetime as _dt
 import functools
 import json
@@ -48,7 +47,6 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 from sklearn.model_selection import train_test_split
-from threadpoolctl import threadpool_limits
 
 from riskmoe.config import Settings
 from riskmoe.data import load_dataset
@@ -492,16 +490,12 @@ def run_credit_benchmark(
     runs: list[DatasetRun] = []
     records: list[dict[str, Any]] = []
     files: list[Path] = []
-    with contextlib.ExitStack() as stack:
-        if config.threads is not None:
-            stack.enter_context(threadpool_limits(limits=config.threads))
-        for name, X, y, groups, n_source in loaded:
-            runs.append(_run_dataset(name, X, y, groups, n_source, specs, config, seed, progress))
-            records.extend(
-                {k: r.to_dict()[k] for k in RECORD_KEYS} for r in runs[-1].result.records
-            )
-            if out is not None:  # written after every dataset, so a long run keeps what it has
-                _write_json(out / "credit_models.json", records)
+    # config.threads is applied per fold by cross_validate_models (in each worker)
+    for name, X, y, groups, n_source in loaded:
+        runs.append(_run_dataset(name, X, y, groups, n_source, specs, config, seed, progress))
+        records.extend({k: r.to_dict()[k] for k in RECORD_KEYS} for r in runs[-1].result.records)
+        if out is not None:  # written after every dataset, so a long run keeps what it has
+            _write_json(out / "credit_models.json", records)
     summary = summarize(pd.DataFrame(records))
     bar = credit_bar(summary, calibration_by_dataset(runs))
     seconds = time.perf_counter() - start
