@@ -76,6 +76,29 @@ def test_feature_embedding_orders_numeric_then_categorical():
         FeatureEmbedding(EDGES, [], d_embedding=3, kind="fourier")  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("kind", ["piecewise_linear", "periodic"])
+def test_tokens_without_gradient_equal_the_concatenated_parts(kind: str):
+    """Scoring writes numeric and categorical tokens into one output instead of cat."""
+    torch.manual_seed(3)
+    emb = FeatureEmbedding(EDGES, [4, 3], d_embedding=5, kind=kind).eval()  # type: ignore[arg-type]
+    numeric = torch.randn(40, 2) * 5
+    missing = (torch.rand(40, 2) < 0.3).float()
+    categorical = torch.stack([torch.randint(0, 4, (40,)), torch.randint(0, 3, (40,))], 1)
+    categorical[:5] = 0  # unseen: zero tokens
+    graph = emb(numeric, missing, categorical)  # gradient on: the concatenating path
+    assert graph.requires_grad
+    with torch.no_grad():
+        scored = emb(numeric, missing, categorical)
+    assert scored.shape == (40, 4, 5)
+    assert torch.equal(scored, graph.detach())
+    assert scored[:5, 2:].abs().sum() == 0
+    only_cat = FeatureEmbedding([], [4], d_embedding=2).eval()
+    codes = torch.tensor([[0], [1], [3]])
+    with torch.no_grad():
+        out = only_cat(torch.zeros(3, 0), torch.zeros(3, 0), codes)
+    assert torch.equal(out, only_cat(torch.zeros(3, 0), torch.zeros(3, 0), codes).detach())
+
+
 def test_piecewise_linear_lookup_equals_the_encoding_and_its_gradient():
     """Out of training the embedding looks up prefix sums instead of encoding every bin."""
     torch.manual_seed(0)

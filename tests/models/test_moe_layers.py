@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from riskmoe.models.moe import MoELayer, Router
+from riskmoe.models.moe._base import scoring_chunk
 
 
 def _layer(dispatch: str = "sparse", n_tasks: int = 2) -> MoELayer:
@@ -65,6 +66,69 @@ def test_sparse_dispatch_equals_dense():
     assert torch.equal(a.gate_weights, b.gate_weights)
     assert a.output.shape == (50, 2, 8)
     assert a.gate_weights.shape == (50, 2, 4)
+
+
+def test_scoring_without_gradient_fuses_routers_into_the_shared_expert(monkeypatch):
+    """Without a gradient the routers' gates ride along with the shared expert's first
+    layer in one product; outputs and expert choices equal the separate products'."""
+    layer = _layer("sparse").eval()
+    x = torch.randn(300, 12)
+    separate = layer(x)  # gradient on: routers and shared expert run one by one
+    calls: list[int] = []
+    plain_forward = Router.forward
+
+    def counting(self: Router, inputs: torch.Tensor):  # type: ignore[no-untyped-def]
+        calls.append(inputs.shape[0])
+        return plain_forward(self, inputs)
+
+    monkeypatch.setattr(Router, "forward", counting)
+    with torch.no_grad():
+        fused = layer(x)
+        assert calls == []  # no router ran on its own
+        one_task = layer(x, [1])
+    torch.testing.assert_close(fused.output, separate.output.detach(), rtol=1e-5, atol=1e-6)
+    assert torch.equal(fused.gate_weights > 0, separate.gate_weights > 0)
+    torch.testing.assert_close(one_task.output[:, 0], fused.output[:, 1])
+    # a forward hook on a gate (routing_noise) must see its module run: no fusion then
+    layer.routers[0].gate.register_forward_hook(lambda _m, _i, out: out)
+    with torch.no_grad():
+        layer(x)
+    assert calls == [300, 300]
+
+
+def test_router_gates_are_the_renormalised_top_k_of_the_softmax():
+    """Shazeer et al. (2017): g = p_n / sum_{m in TopK} p_m, with p = softmax(logits)."""
+    torch.manual_seed(4)
+    router = Router(d_in=6, n_experts=5, top_k=3).eval()
+    out = router(torch.randn(100, 6))
+    probs = torch.softmax(out.logits, dim=-1)
+    top_p, top_i = probs.topk(3, dim=-1)
+    expected = torch.zeros_like(probs).scatter(1, top_i, top_p / top_p.sum(-1, keepdim=True))
+    torch.testing.assert_close(out.gate_weights, expected)
+
+
+def test_consecutive_views_are_read_in_place():
+    layer = MoELayer(
+        d_in=12, views=[[0, 1, 2, 3], [4, 6], None, [5, 6, 7]], n_shared=0, d_hidden=4, top_k=1
+    )
+    assert layer._view_slices == [slice(0, 4), None, None, slice(5, 8)]
+    x = torch.randn(20, 12)
+    rows = torch.tensor([0, 3, 19])
+    for n, view in enumerate([[0, 1, 2, 3], [4, 6], list(range(12)), [5, 6, 7]]):
+        assert torch.equal(layer._expert_input(x, n), x[:, view])
+        assert torch.equal(layer._expert_input(x, n, rows), x[rows][:, view])
+
+
+def test_scoring_chunk_keeps_a_chunks_tokens_near_4_mib():
+    from types import SimpleNamespace
+
+    def net(n_tokens: int, d: int) -> SimpleNamespace:
+        return SimpleNamespace(embedding=SimpleNamespace(n_tokens=n_tokens, d_embedding=d))
+
+    assert scoring_chunk(net(64, 8)) == 2048  # 2**20 floats / 512
+    assert scoring_chunk(net(20, 16)) == 3276
+    assert scoring_chunk(net(2, 4)) == 8192  # at most
+    assert scoring_chunk(net(2000, 32)) == 256  # at least
 
 
 def test_sparse_dispatch_runs_each_expert_only_on_its_rows():

@@ -56,15 +56,33 @@ class Expert(nn.Module):
         super().__init__()
         self.net = nn.Sequential(
             nn.Linear(d_in, d_hidden),
-            nn.ReLU(),
+            nn.ReLU(inplace=True),  # on the Linear's fresh output: saves an allocation
             nn.Dropout(dropout),
             nn.Linear(d_hidden, d_hidden),
-            nn.ReLU(),
+            nn.ReLU(inplace=True),
             nn.Dropout(dropout),
         )
 
     def forward(self, x: Tensor) -> Tensor:
         return self.net(x)
+
+
+def plain_expert(expert: nn.Module) -> bool:
+    """Whether ``expert`` is an :class:`Expert` whose two layers are plain float
+    :class:`~torch.nn.Linear` (not quantised or otherwise replaced)."""
+    if type(expert) is not Expert:
+        return False
+    layers = list(cast(Expert, expert).net)
+    return len(layers) == 6 and all(type(layers[i]) is nn.Linear for i in (0, 3))
+
+
+def _hooked(modules: Sequence[nn.Module]) -> bool:
+    """Whether a forward hook would see any of ``modules`` run (e.g. ``routing_noise``)."""
+    from torch.nn.modules import module as torch_module
+
+    if torch_module._global_forward_hooks or torch_module._global_forward_pre_hooks:
+        return True
+    return any(m._forward_hooks or m._forward_pre_hooks for m in modules)
 
 
 class RouterOutput(NamedTuple):
@@ -134,14 +152,21 @@ class Router(nn.Module):
     def forward(self, x: Tensor) -> RouterOutput:
         x32 = x.float()
         logits = self.gate(x32)
-        selection = logits
+        std = None
         if self.training and self.noise is not None:
             std = F.softplus(self.noise(x32))
-            selection = logits + torch.randn_like(logits) * std
-        probs = torch.softmax(selection, dim=-1)
-        top_p, indices = probs.topk(self.top_k, dim=-1)
-        top_p = top_p / top_p.sum(dim=-1, keepdim=True)
-        gates = torch.zeros_like(probs).scatter(1, indices, top_p)
+        return self.decide(logits, std)
+
+    def decide(self, logits: Tensor, noise_std: Tensor | None = None) -> RouterOutput:
+        """Gates from the clean logits (batch, n_experts), plus noise of ``noise_std``."""
+        selection = logits
+        if noise_std is not None:
+            selection = logits + torch.randn_like(logits) * noise_std
+        # the top-k softmax probabilities renormalised are the softmax of the top-k
+        # logits: no softmax over all experts needed
+        top_logits, indices = selection.topk(self.top_k, dim=-1)
+        top_p = torch.softmax(top_logits, dim=-1)
+        gates = torch.zeros_like(selection).scatter(1, indices, top_p)
         return RouterOutput(gates, indices, logits)
 
 
@@ -225,10 +250,16 @@ class MoELayer(nn.Module):
         self.z_loss_coef = z_loss_coef
         self.dispatch: Dispatch = dispatch
         self._views: list[bool] = []
+        #: a view of consecutive positions as a slice: read in place, not gathered
+        self._view_slices: list[slice | None] = []
         for n, view in enumerate(views):
             idx = torch.arange(d_in) if view is None else torch.as_tensor(list(view))
             self.register_buffer(f"view_{n}", idx.to(torch.int64))
             self._views.append(view is not None)
+            consecutive = view is not None and list(view) == list(
+                range(int(idx[0]), int(idx[0]) + len(idx))
+            )
+            self._view_slices.append(slice(int(idx[0]), int(idx[-1]) + 1) if consecutive else None)
         self.experts = nn.ModuleList(
             Expert(d_in if view is None else len(view), d_hidden, dropout) for view in views
         )
@@ -246,8 +277,15 @@ class MoELayer(nn.Module):
         """Flat-input positions routed expert ``n`` sees, int64 (d_view,)."""
         return cast(Tensor, getattr(self, f"view_{n}"))
 
-    def _expert_input(self, x: Tensor, n: int) -> Tensor:
-        return x.index_select(1, self.view(n)) if self._views[n] else x
+    def _expert_input(self, x: Tensor, n: int, rows: Tensor | None = None) -> Tensor:
+        """Routed expert ``n``'s columns of ``x``, of the rows ``rows`` (default: all)."""
+        if not self._views[n]:
+            return x if rows is None else x.index_select(0, rows)
+        cut = self._view_slices[n]
+        if cut is not None:
+            return x[:, cut] if rows is None else x[:, cut].index_select(0, rows)
+        picked = x if rows is None else x.index_select(0, rows)
+        return picked.index_select(1, self.view(n))
 
     def auxiliary_loss(self, logits: Tensor, selected: Tensor) -> Tensor:
         """Switch load-balancing loss plus ST-MoE router z-loss for one router.
@@ -303,12 +341,12 @@ class MoELayer(nn.Module):
         )
 
     def forward(self, x: Tensor, tasks: Sequence[int] | None = None) -> MoEOutput:
-        routed = self.route(x, tasks)
+        routed, shared = self._route_and_share(x, tasks)
         gates = torch.stack([r.gate_weights for r in routed], dim=1)  # (b, T, N)
         mixture = self._mix_sparse(x, gates) if self.dispatch == "sparse" else None
         if mixture is None:
             mixture = torch.einsum("btn,bnh->bth", gates, self.expert_outputs(x))
-        output = mixture + self.shared_output(x).unsqueeze(1)
+        output = mixture + shared.unsqueeze(1)
         if self.training:
             losses = []
             for r in routed:
@@ -320,6 +358,47 @@ class MoELayer(nn.Module):
             aux = x.new_zeros(())
         return MoEOutput(output, aux, gates)
 
+    def _route_and_share(
+        self, x: Tensor, tasks: Sequence[int] | None
+    ) -> tuple[list[RouterOutput], Tensor]:
+        """:meth:`route` and :meth:`shared_output`; without a gradient, the routers' gates
+        ride along with the first shared expert's first layer in one product.
+
+        A router's product alone has only ``n_experts`` columns, which the CPU computes
+        barely faster than the expert's 64 (German credit: 33 vs 58 ms a scoring pass).
+        """
+        chosen = list(range(len(self.routers))) if tasks is None else list(tasks)
+        routers = [cast(Router, self.routers[t]) for t in chosen]
+        if (
+            self.training
+            or torch.is_grad_enabled()
+            or not self.shared
+            or not plain_expert(self.shared[0])
+            or x.dtype != torch.float32
+            or any(type(r.gate) is not nn.Linear for r in routers)
+            or _hooked([*(r.gate for r in routers), cast(Expert, self.shared[0]).net[0]])
+            or torch.onnx.is_in_onnx_export()
+        ):
+            return self.route(x, chosen), self.shared_output(x)
+        first = cast(Expert, self.shared[0]).net
+        layer = cast(nn.Linear, first[0])
+        if layer.weight.dtype != torch.float32:
+            return self.route(x, chosen), self.shared_output(x)
+        width = layer.out_features
+        h = F.linear(
+            x,
+            torch.cat([layer.weight, *(r.gate.weight for r in routers)]),
+            torch.cat([layer.bias, *(r.gate.bias for r in routers)]),
+        )
+        n = self.n_experts
+        routed = [
+            r.decide(h[:, width + i * n : width + (i + 1) * n]) for i, r in enumerate(routers)
+        ]
+        shared = first[1:](h[:, :width])  # the in-place ReLU leaves the logits' columns
+        for expert in self.shared[1:]:
+            shared = shared + expert(x)
+        return routed, shared
+
     def _mix_sparse(self, x: Tensor, gates: Tensor) -> Tensor:
         """Run each routed expert on the rows any requested task sent to it."""
         batch, n_tasks, _ = gates.shape
@@ -329,7 +408,7 @@ class MoELayer(nn.Module):
             rows = active[:, n].nonzero().squeeze(1)
             if rows.numel() == 0:
                 continue
-            h = expert(self._expert_input(x.index_select(0, rows), n))  # (r, H)
+            h = expert(self._expert_input(x, n, rows))  # (r, H)
             w = gates[:, :, n].index_select(0, rows)  # (r, T)
             out.index_add_(0, rows, w.unsqueeze(-1) * h.unsqueeze(1))
         return out

@@ -20,7 +20,7 @@ import torch
 
 from riskmoe.features import EncodedFrame
 from riskmoe.features.records import RecordEncoder
-from riskmoe.models.moe._base import _PREDICT_CHUNK
+from riskmoe.models.moe._base import scoring_chunk
 from riskmoe.models.moe._network import MoENetwork
 
 if TYPE_CHECKING:
@@ -67,6 +67,7 @@ class RecordScorer:
             assert isinstance(member, MoENetwork)
             member.dispatch = model.dispatch
         self._module = module.eval()
+        self._chunk = scoring_chunk(module.members[0])
         self._calibrator = model.calibrator_
 
     def encode(self, records: Sequence[Mapping[str, Any]]) -> EncodedFrame:
@@ -85,8 +86,8 @@ class RecordScorer:
         with torch.inference_mode():
             # the chunks predict_proba uses: a row's logit may differ in the last bits
             # with the rows it is batched with, so batch exactly as it does
-            for start in range(0, n, _PREDICT_CHUNK):
-                stop = min(start + _PREDICT_CHUNK, n)
+            for start in range(0, n, self._chunk):
+                stop = min(start + self._chunk, n)
                 out = self._module(
                     numeric[start:stop], missing[start:stop], categorical[start:stop], [0]
                 )

@@ -27,7 +27,7 @@ from torch import Tensor, nn
 
 from riskmoe.features.embeddings import CategoricalEmbedding, PiecewiseLinearEmbedding
 from riskmoe.features.encoder import UNSEEN_INDEX
-from riskmoe.models.moe._layers import Expert, MoELayer, Router
+from riskmoe.models.moe._layers import Expert, MoELayer, Router, plain_expert
 
 if TYPE_CHECKING:
     from riskmoe.models.moe._network import MoENetwork
@@ -39,26 +39,24 @@ STACKED_MAX_ROWS = 64
 
 
 class _StackedExpert(NamedTuple):
-    view: Tensor | None  # flat-input positions, None for all
+    view: Tensor | slice | None  # flat-input positions (a slice if consecutive), None for all
     w1: Tensor  # (M, d_in, H)
     b1: Tensor  # (M, 1, H)
     w2: Tensor  # (M, H, H)
     b2: Tensor  # (M, 1, H)
 
     def __call__(self, x: Tensor) -> Tensor:
-        xv = x if self.view is None else x.index_select(2, self.view)
+        if self.view is None:
+            xv = x
+        elif isinstance(self.view, slice):
+            xv = x[..., self.view]
+        else:
+            xv = x.index_select(2, self.view)
         h = torch.baddbmm(self.b1, xv, self.w1).relu_()
         return torch.baddbmm(self.b2, h, self.w2).relu_()
 
 
-def _plain_expert(expert: nn.Module) -> bool:
-    if type(expert) is not Expert:
-        return False
-    layers = list(expert.net)
-    return len(layers) == 6 and all(type(layers[i]) is nn.Linear for i in (0, 3))
-
-
-def _stack_expert(experts: Sequence[nn.Module], view: Tensor | None) -> _StackedExpert:
+def _stack_expert(experts: Sequence[nn.Module], view: Tensor | slice | None) -> _StackedExpert:
     first = [cast(nn.Linear, cast(Expert, e).net[0]) for e in experts]
     second = [cast(nn.Linear, cast(Expert, e).net[3]) for e in experts]
     return _StackedExpert(
@@ -109,7 +107,7 @@ class StackedMembers:
         self.experts = [
             _stack_expert(
                 [m.moe.experts[n] for m in members],
-                first.moe.view(n) if first.moe._views[n] else None,
+                (first.moe._view_slices[n] or first.moe.view(n)) if first.moe._views[n] else None,
             )
             for n in range(self.n_experts)
         ]
@@ -145,7 +143,7 @@ class StackedMembers:
                 and len(moe.shared) == len(first_moe.shared)
                 and moe._views == first_moe._views
                 and all(type(r) is Router and type(r.gate) is nn.Linear for r in moe.routers)
-                and all(_plain_expert(e) for e in [*moe.experts, *moe.shared])
+                and all(plain_expert(e) for e in [*moe.experts, *moe.shared])
                 and all(torch.equal(moe.view(n), first_moe.view(n)) for n in range(moe.n_experts))
                 and all(p.dtype == torch.float32 for p in m.parameters())
             ):
@@ -177,9 +175,9 @@ class StackedMembers:
             emb = emb.view(self.n_members, batch, categorical.shape[1], self.d)
             parts.append(emb * (categorical != UNSEEN_INDEX).unsqueeze(-1).to(emb.dtype))
         x = torch.cat(parts, dim=2).flatten(2)  # (M, b, n_tokens * d)
-        probs = torch.softmax(torch.baddbmm(self.gate_b, x, self.gate_w), dim=-1)
-        top_p, indices = probs.topk(self.top_k, dim=-1)
-        gates = torch.zeros_like(probs).scatter(2, indices, top_p / top_p.sum(-1, keepdim=True))
+        logits = torch.baddbmm(self.gate_b, x, self.gate_w)
+        top_logits, indices = logits.topk(self.top_k, dim=-1)  # as Router.decide
+        gates = torch.zeros_like(logits).scatter(2, indices, torch.softmax(top_logits, dim=-1))
         out = None
         for n, expert in enumerate(self.experts):
             term = gates[..., n : n + 1] * expert(x)
