@@ -359,6 +359,9 @@ def test_auto_experts_and_ensemble(data):
     assert clf.n_ensemble_ == 10  # 400 rows: min(10, ceil(40000 / 400))
     assert len(clf.module_.members) == 10
     assert MoERiskClassifier(**params).fit(X, y).n_experts_ == 4
+    rare = np.zeros(len(y), dtype=int)
+    rare[::16] = 1  # 25 of 400: min(16, ceil(1200 / 25)) members beat the rows' 10
+    assert MoERiskClassifier(**params).fit(X, rare).n_ensemble_ == 16
     with pytest.raises(ValueError, match=r"n_experts must be >= top_k; got n_experts=4 \(resolved"):
         MoERiskClassifier(**{**params, "top_k": 5}).fit(X, y)
 
