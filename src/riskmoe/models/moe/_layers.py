@@ -375,6 +375,7 @@ class MoELayer(nn.Module):
             or not self.shared
             or not plain_expert(self.shared[0])
             or x.dtype != torch.float32
+            or cast(Expert, self.shared[0]).net[0].weight.dtype != torch.float32
             or any(type(r.gate) is not nn.Linear for r in routers)
             or _hooked([*(r.gate for r in routers), cast(Expert, self.shared[0]).net[0]])
             or torch.onnx.is_in_onnx_export()
@@ -382,8 +383,6 @@ class MoELayer(nn.Module):
             return self.route(x, chosen), self.shared_output(x)
         first = cast(Expert, self.shared[0]).net
         layer = cast(nn.Linear, first[0])
-        if layer.weight.dtype != torch.float32:
-            return self.route(x, chosen), self.shared_output(x)
         width = layer.out_features
         h = F.linear(
             x,
