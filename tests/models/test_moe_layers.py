@@ -119,6 +119,50 @@ def test_consecutive_views_are_read_in_place():
         assert torch.equal(layer._expert_input(x, n, rows), x[rows][:, view])
 
 
+def test_scattered_views_are_gathered_a_token_at_a_time_and_columns_first():
+    """Views made of whole tokens are gathered token-wise; with few rows picked from
+    many the rows go first. Every way gives exactly the flat gather."""
+    views = [[4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15], [1, 5, 9], [8, 9, 10, 11, 2, 3]]
+    layer = MoELayer(d_in=16, views=views, n_shared=0, d_hidden=4, top_k=1)
+    first, scattered, last = layer._view_blocks
+    assert first is not None and last is not None and scattered is None
+    assert (first[0], first[1].tolist()) == (4, [1, 0, 3])  # tokens of width 4
+    assert (last[0], last[1].tolist()) == (2, [4, 5, 1])
+    x = torch.randn(40, 16)
+    for rows in (None, torch.tensor([0, 7, 39]), torch.arange(0, 40, 2)):
+        picked = x if rows is None else x[rows]
+        for n, view in enumerate(views):
+            assert torch.equal(layer._expert_input(x, n, rows), picked[:, view])
+
+
+def test_head_logits_fold_the_heads_into_the_experts():
+    """Scoring folds the linear heads into each expert's output: the same logits as the
+    mixture times the heads; training, a gradient, dense dispatch or a hook on the layer
+    take the plain forward."""
+    layer = _layer("sparse").eval()
+    torch.manual_seed(5)
+    weight, bias = torch.randn(2, 8), torch.randn(2)
+    x = torch.randn(300, 12)
+    plain = layer(x)
+    expected = torch.einsum("bth,th->bt", plain.output, weight) + bias
+    with torch.no_grad():
+        folded = layer.head_logits(x, weight, bias, [0, 1])
+        assert folded is not None
+        torch.testing.assert_close(folded[0], expected.detach(), rtol=1e-5, atol=1e-5)
+        assert torch.equal(folded[1], plain.gate_weights)
+        one = layer.head_logits(x, weight[1:], bias[1:], [1])
+        assert one is not None
+        torch.testing.assert_close(one[0][:, 0], folded[0][:, 1])
+        layer.dispatch = "dense"
+        assert layer.head_logits(x, weight, bias, [0, 1]) is None
+        layer.dispatch = "sparse"
+        handle = layer.register_forward_hook(lambda _m, _i, out: out)
+        assert layer.head_logits(x, weight, bias, [0, 1]) is None
+        handle.remove()
+        assert layer.train().head_logits(x, weight, bias, [0, 1]) is None
+    assert layer.eval().head_logits(x, weight, bias, [0, 1]) is None  # gradient on
+
+
 def test_scoring_chunk_keeps_a_chunks_tokens_near_4_mib():
     from types import SimpleNamespace
 

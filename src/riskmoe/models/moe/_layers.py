@@ -23,6 +23,7 @@ References
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Literal, NamedTuple, cast
 
@@ -74,6 +75,29 @@ def plain_expert(expert: nn.Module) -> bool:
         return False
     layers = list(cast(Expert, expert).net)
     return len(layers) == 6 and all(type(layers[i]) is nn.Linear for i in (0, 3))
+
+
+def _aligned_blocks(positions: list[int], d_in: int) -> tuple[int, Tensor] | None:
+    """``positions`` as whole blocks of ``w > 1`` consecutive positions starting at
+    multiples of ``w`` (the largest such ``w`` dividing ``d_in``): ``(w, block numbers)``,
+    else None.
+
+    Examples
+    --------
+    >>> _aligned_blocks([4, 5, 6, 7, 0, 1, 2, 3, 8, 9, 10, 11, 12, 13, 14, 15], 16)
+    (4, tensor([1, 0, 2, 3]))
+    >>> _aligned_blocks([1, 2, 3, 4], 8) is None
+    True
+    """
+    if not positions:
+        return None
+    starts = [0] + [i for i in range(1, len(positions)) if positions[i] != positions[i - 1] + 1]
+    ends = [*starts[1:], len(positions)]
+    lengths = [b - a for a, b in zip(starts, ends, strict=True)]
+    width = math.gcd(d_in, *(positions[a] for a in starts), *lengths)
+    if width < 2:
+        return None
+    return width, torch.tensor(positions[::width], dtype=torch.int64) // width
 
 
 def _hooked(modules: Sequence[nn.Module]) -> bool:
@@ -260,6 +284,12 @@ class MoELayer(nn.Module):
                 range(int(idx[0]), int(idx[0]) + len(idx))
             )
             self._view_slices.append(slice(int(idx[0]), int(idx[-1]) + 1) if consecutive else None)
+        #: a scattered view made of whole aligned blocks (feature tokens): (width, block
+        #: numbers), gathered a block at a time
+        self._view_blocks = [
+            None if view is None or cut is not None else _aligned_blocks(list(view), d_in)
+            for view, cut in zip(views, self._view_slices, strict=True)
+        ]
         self.experts = nn.ModuleList(
             Expert(d_in if view is None else len(view), d_hidden, dropout) for view in views
         )
@@ -278,14 +308,27 @@ class MoELayer(nn.Module):
         return cast(Tensor, getattr(self, f"view_{n}"))
 
     def _expert_input(self, x: Tensor, n: int, rows: Tensor | None = None) -> Tensor:
-        """Routed expert ``n``'s columns of ``x``, of the rows ``rows`` (default: all)."""
+        """Routed expert ``n``'s columns of ``x``, of the rows ``rows`` (default: all).
+
+        A scattered view is gathered columns first when that copies fewer values than
+        gathering the rows first (narrow views), a whole token at a time where it is
+        made of tokens.
+        """
         if not self._views[n]:
             return x if rows is None else x.index_select(0, rows)
         cut = self._view_slices[n]
         if cut is not None:
             return x[:, cut] if rows is None else x[:, cut].index_select(0, rows)
-        picked = x if rows is None else x.index_select(0, rows)
-        return picked.index_select(1, self.view(n))
+        view = self.view(n)
+        if rows is not None and x.shape[0] * view.numel() > rows.numel() * x.shape[1]:
+            return x.index_select(0, rows).index_select(1, view)
+        blocks = self._view_blocks[n]
+        if blocks is None:
+            columns = x.index_select(1, view)
+        else:
+            width, numbers = blocks
+            columns = x.unflatten(1, (-1, width)).index_select(1, numbers).flatten(1)
+        return columns if rows is None else columns.index_select(0, rows)
 
     def auxiliary_loss(self, logits: Tensor, selected: Tensor) -> Tensor:
         """Switch load-balancing loss plus ST-MoE router z-loss for one router.
@@ -397,6 +440,55 @@ class MoELayer(nn.Module):
         for expert in self.shared[1:]:
             shared = shared + expert(x)
         return routed, shared
+
+    def head_logits(
+        self, x: Tensor, weight: Tensor, bias: Tensor, tasks: Sequence[int]
+    ) -> tuple[Tensor, Tensor] | None:
+        """Linear task heads on the mixture, :math:`w_t^\\top y_t(x) + b_t`, without
+        forming the mixture; None where only :meth:`forward` applies.
+
+        The heads are linear, so each selected expert's output is reduced to its head
+        score before it is gated and added up: (rows, tasks) per expert instead of
+        (rows, tasks, d_hidden), and no mixture tensor at all. The same function as
+        ``forward`` followed by the heads, equal to it up to float rounding (tested).
+        Used only out of training, without a gradient, with sparse dispatch, float32
+        heads and no forward hook on this layer (a hook expects :meth:`forward` to run).
+
+        Parameters
+        ----------
+        x : Tensor, shape (batch, d_in)
+        weight : Tensor, shape (n_tasks, d_hidden)
+            Head weights of ``tasks``, in order.
+        bias : Tensor, shape (n_tasks,)
+        tasks : sequence of int
+            Router (task) indices.
+
+        Returns
+        -------
+        logits : Tensor, shape (batch, n_tasks)
+        gates : Tensor, shape (batch, n_tasks, n_experts)
+        """
+        if (
+            self.training
+            or torch.is_grad_enabled()
+            or self.dispatch != "sparse"
+            or x.dtype != torch.float32
+            or weight.dtype != torch.float32
+            or _hooked([self])
+            or torch.onnx.is_in_onnx_export()
+        ):
+            return None
+        routed, shared = self._route_and_share(x, tasks)
+        gates = torch.stack([r.gate_weights for r in routed], dim=1)  # (b, T, N)
+        logits = torch.addmm(bias, shared, weight.t())
+        active = (gates > 0).any(dim=1)  # (b, N)
+        for n, expert in enumerate(self.experts):
+            rows = active[:, n].nonzero().squeeze(1)
+            if rows.numel() == 0:
+                continue
+            scores = expert(self._expert_input(x, n, rows)) @ weight.t()  # (r, T)
+            logits.index_add_(0, rows, scores.mul_(gates[:, :, n].index_select(0, rows)))
+        return logits, gates
 
     def _mix_sparse(self, x: Tensor, gates: Tensor) -> Tensor:
         """Run each routed expert on the rows any requested task sent to it."""

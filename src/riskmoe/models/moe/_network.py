@@ -133,10 +133,15 @@ class MoENetwork(nn.Module):
     def forward_tokens(self, tokens: Tensor, tasks: Sequence[int] | None = None) -> NetworkOutput:
         """Run the MoE and heads on tokens (batch, n_tokens, d_embedding)."""
         chosen = list(range(self.head_bias.shape[0])) if tasks is None else list(tasks)
-        moe = self.moe(tokens.flatten(1), chosen)
+        x = tokens.flatten(1)
         idx = torch.as_tensor(chosen, dtype=torch.int64)
         w = self.head_weight.index_select(0, idx)
-        logits = torch.einsum("bth,th->bt", moe.output, w) + self.head_bias.index_select(0, idx)
+        bias = self.head_bias.index_select(0, idx)
+        folded = self.moe.head_logits(x, w, bias, chosen)
+        if folded is not None:  # scoring: the heads folded into the experts
+            return NetworkOutput(folded[0], x.new_zeros(()), folded[1])
+        moe = self.moe(x, chosen)
+        logits = torch.einsum("bth,th->bt", moe.output, w) + bias
         return NetworkOutput(logits, moe.aux_loss, moe.gate_weights)
 
     def forward(
