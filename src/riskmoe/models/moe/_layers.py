@@ -24,7 +24,7 @@ References
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Literal, NamedTuple, cast
 
 import torch
@@ -481,25 +481,24 @@ class MoELayer(nn.Module):
         routed, shared = self._route_and_share(x, tasks)
         gates = torch.stack([r.gate_weights for r in routed], dim=1)  # (b, T, N)
         logits = torch.addmm(bias, shared, weight.t())
-        active = (gates > 0).any(dim=1)  # (b, N)
-        for n, expert in enumerate(self.experts):
-            rows = active[:, n].nonzero().squeeze(1)
-            if rows.numel() == 0:
-                continue
-            scores = expert(self._expert_input(x, n, rows)) @ weight.t()  # (r, T)
-            logits.index_add_(0, rows, scores.mul_(gates[:, :, n].index_select(0, rows)))
+        for rows, h, w in self._routed_outputs(x, gates):
+            logits.index_add_(0, rows, (h @ weight.t()).mul_(w))
         return logits, gates
 
-    def _mix_sparse(self, x: Tensor, gates: Tensor) -> Tensor:
-        """Run each routed expert on the rows any requested task sent to it."""
-        batch, n_tasks, _ = gates.shape
-        out = x.new_zeros(batch, n_tasks, self.d_hidden)
+    def _routed_outputs(self, x: Tensor, gates: Tensor) -> Iterator[tuple[Tensor, Tensor, Tensor]]:
+        """Each routed expert run on the rows any requested task sent to it: the rows,
+        the expert's output on them (r, H) and their gates for it (r, T)."""
         active = (gates > 0).any(dim=1)  # (b, N)
         for n, expert in enumerate(self.experts):
             rows = active[:, n].nonzero().squeeze(1)
-            if rows.numel() == 0:
-                continue
-            h = expert(self._expert_input(x, n, rows))  # (r, H)
-            w = gates[:, :, n].index_select(0, rows)  # (r, T)
+            if rows.numel():
+                h = expert(self._expert_input(x, n, rows))
+                yield rows, h, gates[:, :, n].index_select(0, rows)
+
+    def _mix_sparse(self, x: Tensor, gates: Tensor) -> Tensor:
+        """The gated sum of the routed experts, each run only on its rows."""
+        batch, n_tasks, _ = gates.shape
+        out = x.new_zeros(batch, n_tasks, self.d_hidden)
+        for rows, h, w in self._routed_outputs(x, gates):
             out.index_add_(0, rows, w.unsqueeze(-1) * h.unsqueeze(1))
         return out
